@@ -1,0 +1,209 @@
+/* fsutil.c — whole-file I/O, atomic writes, directories, locks, safe names (see fsutil.h). */
+#define _POSIX_C_SOURCE 200809L
+#define _DEFAULT_SOURCE
+#include "fsutil.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_data, size_t *out_size,
+                               mrpc_error *err) {
+    *out_data = NULL;
+    if (out_size) *out_size = 0;
+    FILE *f = fopen(path, "rb");
+    if (!f) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+    size_t cap = 1 << 16, len = 0;
+    char *buf = malloc(cap + 1);
+    if (!buf) { fclose(f); return mrpc_error_set(err, MRPC_ERR_NOMEM, path, 0, 0, NULL, "out of memory"); }
+    for (;;) {
+        if (len == cap) {
+            if (max_size && cap >= max_size) {
+                free(buf); fclose(f);
+                return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL,
+                                      "file is larger than the limit of %zu bytes", max_size);
+            }
+            size_t ncap = cap * 2;
+            char *nb = realloc(buf, ncap + 1);
+            if (!nb) { free(buf); fclose(f); return mrpc_error_set(err, MRPC_ERR_NOMEM, path, 0, 0, NULL, "out of memory"); }
+            buf = nb; cap = ncap;
+        }
+        size_t n = fread(buf + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    int read_failed = ferror(f);
+    fclose(f);
+    if (read_failed) { free(buf); return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "read failed"); }
+    if (max_size && len > max_size) {
+        free(buf);
+        return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "file is larger than the limit of %zu bytes", max_size);
+    }
+    buf[len] = '\0';
+    *out_data = buf;
+    if (out_size) *out_size = len;
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t size, mrpc_error *err) {
+    char tmp[4096];
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path too long");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return mrpc_error_set(err, MRPC_ERR_IO, tmp, 0, 0, NULL, "cannot create: %s", strerror(errno));
+    const char *p = data;
+    size_t left = size;
+    while (left > 0) {
+        ssize_t w = write(fd, p, left);
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            int e = errno;
+            close(fd); unlink(tmp);
+            return mrpc_error_set(err, MRPC_ERR_IO, tmp, 0, 0, NULL, "write failed: %s", strerror(e));
+        }
+        p += w; left -= (size_t)w;
+    }
+    if (fsync(fd) != 0 || close(fd) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mrpc_error_set(err, MRPC_ERR_IO, tmp, 0, 0, NULL, "flush failed: %s", strerror(e));
+    }
+    if (rename(tmp, path) != 0) {
+        int e = errno;
+        unlink(tmp);
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "rename failed: %s", strerror(e));
+    }
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_mkdir_p(const char *path, mrpc_error *err) {
+    char buf[4096];
+    size_t len = strlen(path);
+    if (len == 0) return MRPC_OK;
+    if (len >= sizeof buf) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path too long");
+    memcpy(buf, path, len + 1);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] == '/' || buf[i] == '\0') {
+            char saved = buf[i];
+            buf[i] = '\0';
+            if (mkdir(buf, 0755) != 0 && errno != EEXIST) {
+                return mrpc_error_set(err, MRPC_ERR_IO, buf, 0, 0, NULL, "cannot create directory: %s", strerror(errno));
+            }
+            buf[i] = saved;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "exists and is not a directory");
+    }
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_mkdir_parent(const char *path, mrpc_error *err) {
+    const char *slash = strrchr(path, '/');
+    if (!slash || slash == path) return MRPC_OK;
+    char buf[4096];
+    size_t n = (size_t)(slash - path);
+    if (n >= sizeof buf) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path too long");
+    memcpy(buf, path, n);
+    buf[n] = '\0';
+    return mrpc_mkdir_p(buf, err);
+}
+
+int mrpc_path_exists(const char *path) {
+    struct stat st;
+    return stat(path, &st) == 0;
+}
+
+mrpc_status mrpc_lock_acquire(mrpc_lock *lock, const char *path, double timeout_seconds, mrpc_error *err) {
+    lock->fd = -1;
+    int fd = open(path, O_RDWR | O_CREAT, 0644);
+    if (fd < 0) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open lock file: %s", strerror(errno));
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    for (;;) {
+        if (flock(fd, LOCK_EX | LOCK_NB) == 0) { lock->fd = fd; return MRPC_OK; }
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            int e = errno;
+            close(fd);
+            return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot lock: %s", strerror(e));
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double waited = (double)(now.tv_sec - start.tv_sec) + 1e-9 * (double)(now.tv_nsec - start.tv_nsec);
+        if (waited >= timeout_seconds) {
+            close(fd);
+            return mrpc_error_set(err, MRPC_ERR_BUSY, path, 0, 0, NULL,
+                                  "another process holds this lock (waited %.1f s)", waited);
+        }
+        struct timespec pause = {0, 50 * 1000 * 1000};
+        nanosleep(&pause, NULL);
+    }
+}
+
+void mrpc_lock_release(mrpc_lock *lock) {
+    if (lock && lock->fd >= 0) {
+        flock(lock->fd, LOCK_UN);
+        close(lock->fd);
+        lock->fd = -1;
+    }
+}
+
+static int char_is_safe(char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == '_' || c == '-';
+}
+
+int mrpc_name_is_safe(const char *name) {
+    if (!name) return 0;
+    size_t n = strlen(name);
+    if (n == 0 || n > 128 || name[0] == '.' || name[0] == '-') return 0;
+    for (size_t i = 0; i < n; i++)
+        if (!char_is_safe(name[i])) return 0;
+    return 1;
+}
+
+int mrpc_relpath_is_safe(const char *path) {
+    if (!path || !path[0] || path[0] == '/') return 0;
+    char part[256];
+    const char *p = path;
+    while (*p) {
+        const char *slash = strchr(p, '/');
+        size_t n = slash ? (size_t)(slash - p) : strlen(p);
+        if (n == 0 || n >= sizeof part) return 0;
+        memcpy(part, p, n);
+        part[n] = '\0';
+        if (!mrpc_name_is_safe(part)) return 0;
+        p += n;
+        if (*p == '/') p++;
+        if (slash && !*p) return 0; /* trailing slash */
+    }
+    return 1;
+}
+
+uint64_t mrpc_fnv1a(uint64_t h, const void *data, size_t size) {
+    const unsigned char *p = data;
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 0x100000001b3ULL;
+    }
+    return h;
+}
+
+mrpc_status mrpc_file_hash(const char *path, uint64_t h, uint64_t *out_hash, mrpc_error *err) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+    unsigned char buf[1 << 16];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, f)) > 0) h = mrpc_fnv1a(h, buf, n);
+    int bad = ferror(f);
+    fclose(f);
+    if (bad) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "read failed");
+    *out_hash = h;
+    return MRPC_OK;
+}
