@@ -2,7 +2,7 @@
 # backends, and prints one status line per backend.
 #
 # Imported targets defined here for the rest of the build:
-#   mrpc::hdf5 mrpc::yaml mrpc::jansson mrpc::utf8proc mrpc::blas mrpc::lapacke
+#   mrpc::hdf5 mrpc::yaml mrpc::nlopt mrpc::jansson mrpc::utf8proc mrpc::blas mrpc::lapacke
 #   OpenMP::OpenMP_C, MPI::MPI_C (when MRPC_HAVE_MPI), mrpc::dnnl (when MRPC_HAVE_ONEDNN),
 #   CUDA::cudart CUDA::cublas CUDA::cublasLt (when MRPC_HAVE_CUDA), mrpc::nccl (when MRPC_HAVE_NCCL)
 
@@ -34,6 +34,9 @@ target_include_directories(mrpc::lapacke INTERFACE ${LAPACKE_INCLUDE_DIR})
 target_link_libraries(mrpc::lapacke INTERFACE ${LAPACKE_LIBRARY} PkgConfig::OPENBLAS)
 
 find_library(MATH_LIBRARY m REQUIRED)
+
+pkg_check_modules(NLOPT REQUIRED IMPORTED_TARGET nlopt)
+add_library(mrpc::nlopt ALIAS PkgConfig::NLOPT)
 
 # ---- optional backends -----------------------------------------------------------
 

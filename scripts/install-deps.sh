@@ -12,7 +12,7 @@ packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev afl++
   # libraries the binaries link
   libopenblas-dev liblapacke-dev libhdf5-dev hdf5-tools libyaml-dev libutf8proc-dev libjansson-dev
-  libdnnl-dev libopenmpi-dev openmpi-bin libplplot-dev plplot-driver-cairo libcairo2-dev
+  libnlopt-dev libdnnl-dev libopenmpi-dev openmpi-bin libplplot-dev plplot-driver-cairo libcairo2-dev
   # references and cross-checks used by the tests and benchmarks
   python3 python3-numpy python3-scipy python3-torch python3-h5py python3-optuna python3-sklearn
   # a real one-node Slurm for the Slurm tests, and a browser for the report screenshot test
