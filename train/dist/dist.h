@@ -1,0 +1,87 @@
+/*
+ * dist.h — the collectives data-parallel training needs, behind one small interface.
+ *
+ * Implementations, chosen at build time (MRPC_HAVE_MPI, MRPC_HAVE_NCCL) and at run time
+ * (mrpc_dist_init picks MPI when the process was started by mpirun/srun with more than
+ * one rank, a single-process stub otherwise):
+ *   - single: every collective is the identity; size 1, rank 0;
+ *   - mpi:    MPI on a private duplicate of MPI_COMM_WORLD whose error handler returns
+ *             errors (MPI_ERRORS_RETURN); every return code is checked and turned into
+ *             an error record naming the call and the rank;
+ *   - nccl:   all-reduce of device buffers for the CUDA backend (see dist_nccl.h),
+ *             set up from the MPI communicator.
+ *
+ * Failure handling: a rank that fails calls mrpc_dist_agree with its status; every rank
+ * calls it at the same points, so all of them learn that one failed (and its message)
+ * and stop together instead of hanging in the next collective. mrpc_dist_abort is the
+ * last resort when a rank cannot reach the next agreement point.
+ */
+#ifndef MRPC_DIST_DIST_H
+#define MRPC_DIST_DIST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "status.h"
+
+typedef struct mrpc_dist mrpc_dist; /* opaque */
+
+/* Non-blocking all-reduce in flight (see mrpc_dist_iallreduce_sum_f32). */
+typedef struct mrpc_dist_request {
+    void *impl; /* implementation's request handle; NULL when already complete */
+} mrpc_dist_request;
+
+/*
+ * Starts the collective layer. With MPI built in and the process launched as several
+ * ranks, initialises MPI (thread level FUNNELED, checked) and duplicates the world
+ * communicator; otherwise returns the single-process implementation. `force_single`
+ * skips MPI entirely. On failure *out is NULL.
+ */
+mrpc_status mrpc_dist_init(int *argc, char ***argv, int force_single, mrpc_dist **out, mrpc_error *err);
+
+/* Ends the collective layer (MPI_Finalize when this module initialised MPI). NULL is fine. */
+void mrpc_dist_free(mrpc_dist *dist);
+
+int         mrpc_dist_rank(const mrpc_dist *dist);
+int         mrpc_dist_size(const mrpc_dist *dist);
+/* Rank among the ranks of this node (MPI_Comm_split_type SHARED), for picking a GPU. */
+int         mrpc_dist_local_rank(const mrpc_dist *dist);
+/* "single" or "mpi". */
+const char *mrpc_dist_kind(const mrpc_dist *dist);
+
+/* In-place sum over ranks of n_elems values. */
+mrpc_status mrpc_dist_allreduce_sum_f32(mrpc_dist *dist, float *buf, size_t n_elems, mrpc_error *err);
+mrpc_status mrpc_dist_allreduce_sum_f64(mrpc_dist *dist, double *buf, size_t n_elems, mrpc_error *err);
+mrpc_status mrpc_dist_allreduce_sum_i64(mrpc_dist *dist, int64_t *buf, size_t n_elems, mrpc_error *err);
+/* In-place maximum over ranks. */
+mrpc_status mrpc_dist_allreduce_max_f64(mrpc_dist *dist, double *buf, size_t n_elems, mrpc_error *err);
+
+/*
+ * Starts an in-place sum of n_elems floats and returns at once; complete it with
+ * mrpc_dist_wait before touching `buf`. Used to overlap the gradient all-reduce of one
+ * bucket with the backward pass of the layers below it.
+ */
+mrpc_status mrpc_dist_iallreduce_sum_f32(mrpc_dist *dist, float *buf, size_t n_elems, mrpc_dist_request *req,
+                                         mrpc_error *err);
+mrpc_status mrpc_dist_wait(mrpc_dist *dist, mrpc_dist_request *req, mrpc_error *err);
+
+/* Broadcasts n_bytes from `root` to every rank. */
+mrpc_status mrpc_dist_bcast(mrpc_dist *dist, void *buf, size_t n_bytes, int root, mrpc_error *err);
+
+mrpc_status mrpc_dist_barrier(mrpc_dist *dist, mrpc_error *err);
+
+/*
+ * Collective agreement on success: every rank passes its local status and error; all
+ * ranks return MRPC_OK only if every rank succeeded. Otherwise every rank returns the
+ * failing status and receives, in *err, the error record of the lowest failing rank
+ * (its message prefixed with "rank N: " on the other ranks).
+ */
+mrpc_status mrpc_dist_agree(mrpc_dist *dist, mrpc_status local, mrpc_error *err);
+
+/* Ends every rank at once (MPI_Abort) with `code`; for failures outside agreement points. */
+void mrpc_dist_abort(mrpc_dist *dist, int code);
+
+/* The MPI communicator as an opaque pointer (MPI_Comm *), NULL for single; for NCCL setup. */
+void *mrpc_dist_mpi_comm(mrpc_dist *dist);
+
+#endif /* MRPC_DIST_DIST_H */
