@@ -75,7 +75,11 @@ mrpc_status mrpc_error_set(mrpc_error *err, mrpc_status status, const char *file
 
 /* As mrpc_error_set, with a va_list. */
 mrpc_status mrpc_error_setv(mrpc_error *err, mrpc_status status, const char *file, long line,
-                            long column, const char *field, const char *fmt, va_list ap);
+                            long column, const char *field, const char *fmt, va_list ap)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 7, 0)))
+#endif
+    ;
 
 /*
  * Puts context in front of an existing message ("loading checkpoint: " + old message),
