@@ -8,7 +8,7 @@
 #   build/fuzz     clang + libFuzzer -> a short fuzz run per parser
 #
 # Environment: MRPC_DATA_DIR (default ../shared/data when it exists, else ./data) holds
-# mrpc/{train,dev}.tsv and bert-base-uncased/vocab.txt; MRPC_FUZZ_SECONDS (default 15);
+# mrpc/{train,dev,test}.tsv and bert-base-uncased/vocab.txt; MRPC_FUZZ_SECONDS (default 15);
 # MRPC_TEST_JOBS (default: number of cores).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -20,7 +20,7 @@ if [[ -z "${MRPC_DATA_DIR:-}" ]]; then
   if [[ -d ../shared/data/mrpc ]]; then MRPC_DATA_DIR=$(cd ../shared/data && pwd); else MRPC_DATA_DIR=$root/data; fi
 fi
 export MRPC_DATA_DIR
-for f in mrpc/train.tsv mrpc/dev.tsv bert-base-uncased/vocab.txt; do
+for f in mrpc/train.tsv mrpc/dev.tsv mrpc/test.tsv bert-base-uncased/vocab.txt; do
   if [[ ! -r "$MRPC_DATA_DIR/$f" ]]; then
     echo "test.sh: $MRPC_DATA_DIR/$f is missing: run scripts/get-data.sh or set MRPC_DATA_DIR" >&2
     exit 1

@@ -52,8 +52,15 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
 }
 
 mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t size, mrpc_error *err) {
+    /* host + pid + a clock reading: unique even when ranks of an array job on different
+     * nodes share a directory and happen to have the same pid. */
+    char host[64] = "host";
+    if (gethostname(host, sizeof host) != 0) strcpy(host, "host");
+    host[sizeof host - 1] = '\0';
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
     char tmp[4096];
-    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%s.%ld.%ld", path, host, (long)getpid(), (long)ts.tv_nsec);
     if (n < 0 || (size_t)n >= sizeof tmp) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path too long");
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) return mrpc_error_set(err, MRPC_ERR_IO, tmp, 0, 0, NULL, "cannot create: %s", strerror(errno));

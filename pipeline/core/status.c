@@ -58,7 +58,7 @@ mrpc_status mrpc_error_set(mrpc_error *err, mrpc_status status, const char *file
 }
 
 mrpc_status mrpc_error_prefix(mrpc_error *err, const char *fmt, ...) {
-    if (!err) return MRPC_ERR_INTERNAL;
+    if (!err) return MRPC_OK; /* nothing recorded, nothing to prefix */
     char prefix[256];
     va_list ap;
     va_start(ap, fmt);

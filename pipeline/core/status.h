@@ -83,7 +83,8 @@ mrpc_status mrpc_error_setv(mrpc_error *err, mrpc_status status, const char *fil
 
 /*
  * Puts context in front of an existing message ("loading checkpoint: " + old message),
- * keeping status and location. Does nothing when `err` is NULL. Returns err->status.
+ * keeping status and location. Returns err->status; when `err` is NULL it does nothing
+ * and returns MRPC_OK (there is no status to return), so callers return their own.
  */
 mrpc_status mrpc_error_prefix(mrpc_error *err, const char *fmt, ...)
 #if defined(__GNUC__)

@@ -18,14 +18,6 @@ static const char *field_name(int i, int labeled) {
     return (i >= 0 && i < TSV_N_FIELDS) ? field_names[i] : NULL;
 }
 
-/* Field index (0-based) that byte `at` of the line [start, at) falls into: the number of tabs before it. */
-static int field_of(const char *buf, size_t start, size_t at) {
-    int f = 0;
-    for (size_t i = start; i < at; i++)
-        if (buf[i] == '\t') f++;
-    return f;
-}
-
 /*
  * Checks the bytes of one line (without its line ending) for NUL, stray CR and
  * invalid UTF-8. `base` is the offset of the BOM-stripped text in the original
@@ -35,11 +27,12 @@ static mrpc_status check_line_bytes(const char *name, const char *buf, size_t st
                                     size_t base, int labeled, mrpc_error *err) {
     const unsigned char *p = (const unsigned char *)buf;
     size_t i = start;
+    int f = 0; /* field index: tabs seen so far */
     while (i < end) {
         unsigned char c = p[i];
         if (c >= 0x20 && c < 0x80) { i++; continue; }
+        if (c == '\t') { f++; i++; continue; }
         long col = (long)(i - start + 1);
-        int f = field_of(buf, start, i);
         if (c == 0) {
             return mrpc_error_set(err, MRPC_ERR_PARSE, name, line, col, field_name(f, labeled),
                                   "NUL byte in the text (byte offset %zu in the file)", base + i);
