@@ -1,6 +1,7 @@
 /*
  * runrec.h — the HDF5 run record: one file per training run, written by rank 0 of
  * mrpc-train, read by mrpc-optimize and mrpc-analyze (and by users with h5py/h5dump).
+ * The full table, with types and h5py/h5dump examples, is docs/run-record.md.
  *
  * Layout (format "mrpc-tune run", format_version MRPC_RUNREC_FORMAT_VERSION):
  *
@@ -19,14 +20,37 @@
  *   /summary           attributes: accuracy, f1, best_accuracy, train_seconds,
  *                      tokens_per_second
  *
- * Crash safety: status is "running" from creation and is set to its final value
- * last, after every dataset has been written and flushed; the file is flushed after
- * every evaluation. A reader must treat any status other than "completed" as not
- * completed (see mrpc_runrec_is_completed).
+ * Types: every string attribute is a scalar fixed-length, NUL-terminated UTF-8 string
+ * (h5py returns numpy.bytes_; .decode() gives the text). `status` is 16 bytes so it is
+ * rewritten in place; the others are as long as their text. Integers are int64 and
+ * numbers float64, little-endian. `end_time` exists once the run has finished;
+ * `config` only when the writer was given one; /summary only for runs that ended with
+ * one; /eval/predictions and /eval/labels only after mrpc_runrec_write_predictions.
+ * The file uses the HDF5 1.8 file format (checksummed superblock and object headers;
+ * readable by HDF5 1.8 and later).
  *
- * Only one process writes a record. Readers open without HDF5 file locking so that
- * they can look at a record while it is being written; what they see may then be
- * partial, which is why status is written last.
+ * Crash safety: status is "running" from creation and is set to its final value
+ * last, after every dataset has been written and flushed; the file is flushed (and
+ * fsync'd) after every evaluation. A reader must treat any status other than
+ * "completed" as not completed (see mrpc_runrec_is_completed).
+ *
+ * Only one process writes a record (the writer holds HDF5's file lock). Readers open
+ * without HDF5 file locking so that they can look at a record while it is being
+ * written; what they see may then be partial, which is why status is written last.
+ *
+ * Errors: HDF5's automatic error printing is switched off for the duration of each
+ * call (and the caller's setting restored); failures come back as mrpc_error records
+ * naming the file and the object ("/train/loss", "/@status" for an attribute of the
+ * root, "/hparams@lr") with HDF5's own explanation appended.
+ *
+ * Example (mrpc-train, rank 0):
+ *
+ *     mrpc_runrec_writer *w = NULL;
+ *     if (mrpc_runrec_create(path, &meta, hparams, n_hparams, &w, &err) != MRPC_OK) return fail(&err);
+ *     for (...) mrpc_runrec_append_train(w, step, loss, lr, grad_norm, &err);
+ *     mrpc_runrec_append_eval(w, step, epoch, acc, f1, eval_loss, &err);   // flushes
+ *     mrpc_runrec_write_predictions(w, pred, labels, n_val, &err);
+ *     mrpc_runrec_finish(w, MRPC_RUN_COMPLETED, NULL, &summary, &err);      // frees w
  */
 #ifndef MRPC_RUNREC_RUNREC_H
 #define MRPC_RUNREC_RUNREC_H
@@ -49,9 +73,10 @@ typedef enum mrpc_run_status {
     MRPC_RUN_STATUS_COUNT
 } mrpc_run_status;
 
-/* "running", "completed", "failed", "diverged". */
+/* "running", "completed", "failed", "diverged"; "unknown" for any other value. Never NULL. */
 const char *mrpc_run_status_str(mrpc_run_status status);
-/* Parses the strings above; returns 1 on success. */
+/* Parses the strings above (exact, lower case); returns 1 and sets *out (when not NULL)
+ * on success, 0 for anything else including NULL. */
 int mrpc_run_status_parse(const char *s, mrpc_run_status *out);
 
 /* A named hyperparameter value; `kind` says which member holds it. */
@@ -63,18 +88,24 @@ typedef struct mrpc_hparam {
     int64_t         i; /* valid when kind == MRPC_VALUE_INT */
 } mrpc_hparam;
 
-/* Returns the value as a double whatever its kind. */
+/* Returns the value as a double whatever its kind; NaN for NULL. */
 double mrpc_hparam_as_double(const mrpc_hparam *h);
 
-/* Root attributes fixed at creation. Strings are copied. */
+/*
+ * Root attributes fixed at creation. Strings are copied, must be valid UTF-8 and must
+ * fit the matching field of mrpc_runrec (so run_id < 160 bytes, stage < 32, host < 128,
+ * backend and precision < 16); all but config_yaml must be non-empty.
+ */
 typedef struct mrpc_runrec_meta {
-    const char *run_id;      /* safe name (see mrpc_name_is_safe) */
+    const char *run_id;      /* should be a safe name (mrpc_name_is_safe); the record stores
+                                any text that fits, so readers that build paths from a
+                                run_id read back must check it themselves */
     const char *stage;       /* "sensitivity", "grid", "bayes", "manual", ... */
     const char *host;        /* hostname of rank 0 */
-    int         n_ranks;
+    int         n_ranks;     /* >= 1 */
     const char *backend;     /* "cpu" or "cuda" */
     const char *precision;   /* "fp32" or "bf16" */
-    const char *config_yaml; /* resolved run config, may be NULL */
+    const char *config_yaml; /* resolved run config, may be NULL; at most 60000 bytes */
 } mrpc_runrec_meta;
 
 /* Final numbers written to /summary. NaN marks "not available". */
@@ -93,7 +124,16 @@ typedef struct mrpc_runrec_writer mrpc_runrec_writer; /* opaque */
 /*
  * Creates the record at `path` (its directory must exist), truncating a file that is
  * there, with status "running", the meta attributes, the start time and the
- * hyperparameters. On failure nothing is left at `path`.
+ * hyperparameters, and flushes it. `hparams` may be NULL when n_hparams is 0; names
+ * must be safe names (mrpc_name_is_safe), unique, at most MRPC_RUNREC_MAX_HPARAMS.
+ * On success *out owns the open file until mrpc_runrec_finish or _abandon.
+ *
+ * Fails with MRPC_ERR_INVALID for bad arguments (checked before the file is touched,
+ * except a duplicate hyperparameter name, which is found while writing),
+ * MRPC_ERR_BUSY when another process holds HDF5's lock on the file (a writer, or a
+ * reader that opened it with locking on; the file is left untouched), and
+ * MRPC_ERR_HDF5/MRPC_ERR_IO otherwise. On failure *out is NULL and nothing is left
+ * at `path` (a file this call created or truncated is removed).
  */
 mrpc_status mrpc_runrec_create(const char *path, const mrpc_runrec_meta *meta, const mrpc_hparam *hparams,
                                size_t n_hparams, mrpc_runrec_writer **out, mrpc_error *err);
@@ -101,35 +141,66 @@ mrpc_status mrpc_runrec_create(const char *path, const mrpc_runrec_meta *meta, c
 /*
  * Reopens an existing record to continue a preempted run: keeps its first
  * `n_train_keep` train entries and `n_eval_keep` eval entries (the state of the
- * resume checkpoint), drops the rest, and sets status back to "running".
+ * resume checkpoint), drops the rest, and sets status back to "running" (first, and
+ * flushed, so a crash during resume leaves a record that says "running"). It also
+ * clears status_reason and removes end_time, /summary, /eval/predictions and
+ * /eval/labels: they belong to the end of the run and are written again.
+ *
+ * Fails with MRPC_ERR_IO when the file is missing, MRPC_ERR_PARSE/_UNSUPPORTED when it
+ * is not a record this build reads, MRPC_ERR_INVALID when a count is negative or larger
+ * than what the record holds (the file is then left unchanged), MRPC_ERR_BUSY when
+ * another writer has it open. *out is NULL on failure.
  */
 mrpc_status mrpc_runrec_resume(const char *path, int64_t n_train_keep, int64_t n_eval_keep,
                                mrpc_runrec_writer **out, mrpc_error *err);
 
-/* Appends one optimizer step. */
+/*
+ * Appends one optimizer step. Entries are buffered in the writer (256 of them) and
+ * written in one extent-and-write per series when the buffer is full, and at every
+ * mrpc_runrec_append_eval, finish and abandon; they reach the disk at the next flush.
+ */
 mrpc_status mrpc_runrec_append_train(mrpc_runrec_writer *w, int64_t step, double loss, double learning_rate,
                                      double grad_norm, mrpc_error *err);
 
-/* Appends one evaluation and flushes the file. */
+/*
+ * Appends one evaluation, after writing every buffered train entry, then flushes the
+ * file (H5Fflush and fsync): what a reader in another process sees afterwards is
+ * consistent up to this evaluation.
+ */
 mrpc_status mrpc_runrec_append_eval(mrpc_runrec_writer *w, int64_t step, int64_t epoch, double accuracy,
                                     double f1, double loss, mrpc_error *err);
 
-/* Writes (or replaces) /eval/predictions and /eval/labels. */
+/*
+ * Writes (or replaces) /eval/predictions and /eval/labels, `n` int32 each (n may be 0;
+ * the arrays may then be NULL). Flushed with the next evaluation or at finish.
+ */
 mrpc_status mrpc_runrec_write_predictions(mrpc_runrec_writer *w, const int32_t *predictions, const int32_t *labels,
                                           size_t n, mrpc_error *err);
 
-/* Adds or replaces a string attribute on the root (e.g. "resumed_from"). */
+/*
+ * Adds or replaces a string attribute on the root (e.g. "resumed_from"). `name` must
+ * be a safe name and not one of the attributes the writer owns (format, status, ...);
+ * `value` (NULL means "") valid UTF-8 of at most 60000 bytes. Else MRPC_ERR_INVALID.
+ */
 mrpc_status mrpc_runrec_set_attr_string(mrpc_runrec_writer *w, const char *name, const char *value, mrpc_error *err);
 
 /*
- * Writes /summary (summary may be NULL for failed runs), end_time, status_reason
- * (may be NULL), and last the final `status`; flushes and closes; frees `w`.
- * The writer is freed even on failure.
+ * Writes the buffered train entries, /summary (summary may be NULL for failed runs;
+ * NaN fields are kept as NaN), end_time, status_reason (may be NULL for ""; invalid
+ * UTF-8 is replaced by U+FFFD and the text is cut at a character boundary to 511
+ * bytes), flushes and fsyncs, and last writes the final `status`, flushes again and
+ * closes; frees `w`. `status` must be COMPLETED, FAILED or DIVERGED: anything else
+ * gives MRPC_ERR_INVALID and closes the record as "running". When a step fails the
+ * status is not written (the record stays "running"). The writer is freed even on
+ * failure; NULL gives MRPC_ERR_INVALID.
  */
 mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, const char *reason,
                                const mrpc_runrec_summary *summary, mrpc_error *err);
 
-/* Closes without setting a final status (the file keeps "running"). NULL is fine. */
+/*
+ * Closes without setting a final status (the file keeps "running"), after writing the
+ * buffered train entries (best effort: errors are ignored). Frees `w`. NULL is fine.
+ */
 void mrpc_runrec_abandon(mrpc_runrec_writer *w);
 
 /* ---- reader (optimizer, analysis, tests) ---------------------------------------- */
@@ -140,7 +211,11 @@ enum {
     MRPC_RUNREC_READ_PREDICTIONS = 1 << 1  /* /eval/predictions and /eval/labels */
 };
 
-/* A record read into memory. Arrays are NULL with count 0 when absent or not asked for. */
+/*
+ * A record read into memory. Arrays are NULL with count 0 when absent or not asked for.
+ * Strings that the file does not have (end_time while running, status_reason) are "".
+ * hparams are in name order.
+ */
 typedef struct mrpc_runrec {
     char            path[1024];
     char            format[32];
@@ -177,9 +252,19 @@ typedef struct mrpc_runrec {
 } mrpc_runrec;
 
 /*
- * Reads the record at `path`. Fails with MRPC_ERR_PARSE (and the file name) for a file
- * that is not HDF5, not a run record, from an unknown format_version, or cut short;
- * never crashes on a damaged file. On failure `out` is left cleared.
+ * Reads the record at `path`: all attributes, and what `flags` asks for. The layout is
+ * checked whatever the flags: every series must be there, 1-D, of the right type class,
+ * and the series of a group must have equal lengths. A record that says "running" (its
+ * writer may have died between two series) is read up to its shortest series instead.
+ *
+ * Fails with MRPC_ERR_IO when the file cannot be opened (missing, not a regular file,
+ * no permission), MRPC_ERR_PARSE (naming the file, and the object where known) for a
+ * file that is not HDF5, not a run record, damaged, cut short, or from an impossible
+ * format_version, and MRPC_ERR_UNSUPPORTED for another format_version (newer: upgrade
+ * mrpc-tune). Damage to the checksummed metadata is detected by HDF5; damage to the
+ * unchecksummed parts (chunk indexes, raw data) is caught where our checks see it —
+ * see docs/run-record.md for what libhdf5 1.10.8 itself does with crafted files.
+ * On failure `out` is left cleared. `out` must not be NULL (else MRPC_ERR_INVALID).
  */
 mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out, mrpc_error *err);
 
@@ -194,8 +279,9 @@ const mrpc_hparam *mrpc_runrec_find_hparam(const mrpc_runrec *rec, const char *n
 
 /*
  * Looks up a metric by name for the optimizer's objective: "accuracy", "f1",
- * "best_accuracy", "eval_loss" (last), "train_seconds", "tokens_per_second".
- * Returns 1 and sets *out when the record has it, else 0.
+ * "best_accuracy", "train_seconds", "tokens_per_second" (from /summary), "eval_loss"
+ * (the last evaluation's; needs MRPC_RUNREC_READ_SERIES). Returns 1 and sets *out
+ * (when not NULL) when the record has it and it is not NaN, else 0.
  */
 int mrpc_runrec_metric(const mrpc_runrec *rec, const char *name, double *out);
 

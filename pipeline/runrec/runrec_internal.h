@@ -26,16 +26,25 @@ enum { RUNREC_N_TRAIN = 4, RUNREC_N_EVAL = 5 };
 extern const char *const runrec_train_names[RUNREC_N_TRAIN]; /* step, loss, learning_rate, grad_norm */
 extern const char *const runrec_eval_names[RUNREC_N_EVAL];   /* step, epoch, accuracy, f1, loss */
 
-/* Largest string attribute a reader accepts (the config YAML is the big one). */
-#define RUNREC_MAX_STRING_BYTES ((size_t)64 << 20)
+/*
+ * Strings are fixed-length, NUL-terminated UTF-8 attributes (never variable-length: see
+ * runrec_attr_read_str). HDF5 keeps attributes in the object header, where one message
+ * must stay under 64 KiB, so the writer accepts strings up to RUNREC_MAX_ATTR_STRING
+ * bytes; the reader accepts up to RUNREC_MAX_STRING_BYTES (files written by other tools
+ * with dense attribute storage may hold more). `status` has a fixed size so that
+ * finishing a run overwrites it in place.
+ */
+#define RUNREC_MAX_ATTR_STRING ((size_t)60000)
+#define RUNREC_MAX_STRING_BYTES ((size_t)1 << 20)
+#define RUNREC_STATUS_BYTES ((size_t)16)
 /* Longest status_reason kept (bytes, without the NUL): what mrpc_runrec can hold. */
 #define RUNREC_REASON_MAX (sizeof(((mrpc_runrec *)0)->status_reason) - 1)
 
 /* ---- error printing scope ---- */
 typedef struct runrec_quiet {
     H5E_auto2_t func;
-    void       *data;
-    int         saved;
+    void *data;
+    int saved;
 } runrec_quiet;
 
 /* Saves the current automatic error handler of the default stack and disables it. */
@@ -48,8 +57,8 @@ void runrec_quiet_end(runrec_quiet *q);
  * followed by the library's explanation from the current HDF5 error stack (which it
  * takes and clears). Call it right after the failing HDF5 call. Returns `status`.
  */
-mrpc_status runrec_h5_error(mrpc_error *err, mrpc_status status, const char *path, const char *object,
-                            const char *fmt, ...)
+mrpc_status runrec_h5_error(mrpc_error *err, mrpc_status status, const char *path, const char *object, const char *fmt,
+                            ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 5, 6)))
 #endif
@@ -82,8 +91,12 @@ void runrec_attr_path(char *buf, size_t size, const char *object, const char *at
 
 /* ---- attributes (obj is a file or group handle; object is its path, for errors) ---- */
 
-/* Creates or overwrites a scalar variable-length UTF-8 string attribute. */
-mrpc_status runrec_attr_write_str(hid_t obj, const char *object, const char *name, const char *value,
+/*
+ * Creates or overwrites a scalar fixed-length UTF-8 string attribute of `fixed_size`
+ * bytes (terminator included), or of strlen(value) + 1 bytes when fixed_size is 0.
+ * A value that does not fit gives MRPC_ERR_INVALID.
+ */
+mrpc_status runrec_attr_write_str(hid_t obj, const char *object, const char *name, const char *value, size_t fixed_size,
                                   const char *path, mrpc_error *err);
 /* Creates or overwrites a scalar int64 attribute. */
 mrpc_status runrec_attr_write_i64(hid_t obj, const char *object, const char *name, int64_t value, const char *path,
@@ -96,8 +109,9 @@ mrpc_status runrec_attr_delete_if_exists(hid_t obj, const char *object, const ch
                                          mrpc_error *err);
 
 /*
- * Reads a string attribute (variable- or fixed-length, ASCII or UTF-8, one element)
- * into a new malloc'd NUL-terminated string. When the attribute is missing: with
+ * Reads a fixed-length string attribute (ASCII or UTF-8, any padding, one element)
+ * into a new malloc'd NUL-terminated string. Variable-length strings are refused with
+ * MRPC_ERR_PARSE without being read. When the attribute is missing: with
  * `required` fails with MRPC_ERR_PARSE, else sets *out = NULL and returns MRPC_OK.
  * Anything that is not a one-element string fails with MRPC_ERR_PARSE.
  */
@@ -119,10 +133,11 @@ mrpc_status runrec_check_format(hid_t file, const char *path, int *version, mrpc
 
 /*
  * A file-access property list for a record: STRONG close degree (closing the file
- * closes everything still open in it) and HDF5 file locking on (writer) or off
- * (reader) when the library has H5Pset_file_locking (1.10.7 and later; with older
- * libraries readers need HDF5_USE_FILE_LOCKING=FALSE in the environment).
+ * closes everything still open in it); for a writer the HDF5 1.8 file format
+ * (checksummed superblock and object headers) and file locking on; for a reader file locking off, when the
+ * library has H5Pset_file_locking (1.10.7 and later; with older libraries readers
+ * need HDF5_USE_FILE_LOCKING=FALSE in the environment).
  */
-hid_t runrec_fapl(int use_locking, const char *path, mrpc_error *err);
+hid_t runrec_fapl(int writer, const char *path, mrpc_error *err);
 
 #endif /* MRPC_RUNREC_INTERNAL_H */
