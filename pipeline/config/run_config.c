@@ -66,6 +66,9 @@ static const mrpc_config_key schema[] = {
      F(threads)},
     {"progress_seconds", MRPC_CONFIG_FLOAT, 0, 0, 1e6, "10", NULL, "seconds between progress lines on stderr",
      F(progress_seconds)},
+    {"debug_nan_at_step", MRPC_CONFIG_INT, 0, 0, BIG, "0", NULL,
+     "testing only: the loss of this optimizer step becomes NaN, to exercise the divergence path (0 = off)",
+     F(debug_nan_at_step)},
 
     {"learning_rate", MRPC_CONFIG_FLOAT, HP | XMIN, 0, 1, "5e-05", NULL, "peak AdamW learning rate", F(learning_rate)},
     {"weight_decay", MRPC_CONFIG_FLOAT, HP, 0, 10, "0", NULL,

@@ -64,6 +64,7 @@ typedef struct mrpc_run_config {
     char    precision[8];                    /* "fp32" | "bf16" */
     int64_t threads;                         /* 0 = all cores of this process */
     double  progress_seconds;                /* progress line interval on stderr */
+    int64_t debug_nan_at_step;               /* testing: step whose loss is made NaN, 0 = off */
     /* hyperparameters */
     double  learning_rate;
     double  weight_decay;

@@ -39,6 +39,7 @@ mrpc_status mrpc_dist_init(int *argc, char ***argv, int force_single, mrpc_dist 
     d->rank = 0;
     d->size = 1;
     d->local_rank = 0;
+    d->local_size = 1;
     if (!force_single) {
         int started = 0;
         mrpc_status s = mrpc_dist_mpi_start(argc, argv, d, &started, err);
@@ -60,6 +61,7 @@ void mrpc_dist_free(mrpc_dist *dist) {
 int mrpc_dist_rank(const mrpc_dist *dist) { return dist->rank; }
 int mrpc_dist_size(const mrpc_dist *dist) { return dist->size; }
 int mrpc_dist_local_rank(const mrpc_dist *dist) { return dist->local_rank; }
+int mrpc_dist_local_size(const mrpc_dist *dist) { return dist->local_size; }
 const char *mrpc_dist_kind(const mrpc_dist *dist) { return dist->impl->name; }
 
 mrpc_status mrpc_dist_allreduce_sum_f32(mrpc_dist *dist, float *buf, size_t n, mrpc_error *err) {

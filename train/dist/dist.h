@@ -46,6 +46,8 @@ int         mrpc_dist_rank(const mrpc_dist *dist);
 int         mrpc_dist_size(const mrpc_dist *dist);
 /* Rank among the ranks of this node (MPI_Comm_split_type SHARED), for picking a GPU. */
 int         mrpc_dist_local_rank(const mrpc_dist *dist);
+/* Number of ranks on this node, for sharing its cores between them. */
+int         mrpc_dist_local_size(const mrpc_dist *dist);
 /* "single" or "mpi". */
 const char *mrpc_dist_kind(const mrpc_dist *dist);
 

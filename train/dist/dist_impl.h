@@ -27,7 +27,7 @@ typedef struct mrpc_dist_impl {
 
 struct mrpc_dist {
     const mrpc_dist_impl *impl;
-    int                   rank, size, local_rank;
+    int                   rank, size, local_rank, local_size;
     void                 *state; /* implementation data (the MPI communicator) */
 };
 

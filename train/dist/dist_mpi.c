@@ -162,6 +162,7 @@ mrpc_status mrpc_dist_mpi_start(int *argc, char ***argv, mrpc_dist *d, int *star
     MPI_Comm node = MPI_COMM_NULL;
     if (rc == MPI_SUCCESS) rc = MPI_Comm_split_type(st->comm, MPI_COMM_TYPE_SHARED, d->rank, MPI_INFO_NULL, &node);
     if (rc == MPI_SUCCESS) rc = MPI_Comm_rank(node, &d->local_rank);
+    if (rc == MPI_SUCCESS) rc = MPI_Comm_size(node, &d->local_size);
     if (node != MPI_COMM_NULL) MPI_Comm_free(&node);
     if (rc != MPI_SUCCESS) {
         mrpc_status s = mpi_check(rc, "MPI communicator setup", d->rank, err);

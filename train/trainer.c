@@ -1,0 +1,595 @@
+/* trainer.c — the training loop of mrpc-train (see trainer.h). */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
+#include "trainer.h"
+
+#include <math.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "batcher.h"
+#include "fsutil.h"
+#include "lr_schedule.h"
+#include "metrics.h"
+#include "model.h"
+#include "resume.h"
+#include "runrec.h"
+#include "strutil.h"
+#include "timeutil.h"
+#include "token_cache.h"
+#include "tokenizer.h"
+
+/* Everything one run holds; lives on the stack of mrpc_train_run. */
+typedef struct train_ctx {
+    const mrpc_run_config    *cfg;
+    const mrpc_train_options *opts;
+    mrpc_dist                *dist;
+    int                       rank, n_ranks;
+
+    mrpc_vocab         *vocab;
+    mrpc_dataset        train, valid;
+    mrpc_batcher        train_batches, eval_batches;
+    size_t              n_train, n_valid;
+    mrpc_model         *model;
+    mrpc_model_dropouts dropouts;
+    mrpc_runrec_writer *record;      /* rank 0 only */
+    char               *config_yaml; /* resolved config, as recorded */
+    uint64_t            config_hash;
+
+    int64_t steps_per_epoch, total_steps;
+    mrpc_resume_state progress;  /* steps, evals, best accuracy, time and tokens so far */
+    double  last_accuracy, last_f1;
+    double  last_loss;           /* training loss of the latest step */
+    int32_t *predictions;        /* [n_valid] last evaluation, file order */
+    int32_t *labels;             /* [n_valid] */
+} train_ctx;
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+/* Threads per rank: the config's, else the cores this process may use, shared between
+ * the ranks of this node when they are not bound to disjoint cores. */
+static int choose_threads(const train_ctx *c) {
+    if (c->cfg->threads > 0) return (int)c->cfg->threads;
+    cpu_set_t set;
+    int cores = 0;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) cores = CPU_COUNT(&set);
+    if (cores <= 0) cores = (int)sysconf(_SC_NPROCESSORS_ONLN);
+    long online = sysconf(_SC_NPROCESSORS_ONLN);
+    int local = mrpc_dist_local_size(c->dist);
+    if (local > 1 && cores >= online) cores /= local; /* unbound ranks share the node */
+    return cores > 0 ? cores : 1;
+}
+
+static void format_duration(double seconds, char *buf, size_t size) {
+    if (!(seconds >= 0) || seconds > 1e7) { snprintf(buf, size, "?"); return; }
+    long s = (long)(seconds + 0.5);
+    if (s >= 3600) snprintf(buf, size, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+    else if (s >= 60) snprintf(buf, size, "%ldm%02lds", s / 60, s % 60);
+    else snprintf(buf, size, "%lds", s);
+}
+
+static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/* ---- set-up ------------------------------------------------------------------------- */
+
+static mrpc_status load_data(train_ctx *c, mrpc_error *err) {
+    const mrpc_run_config *cfg = c->cfg;
+    mrpc_status s = mrpc_vocab_load(cfg->vocab_path, &c->vocab, err);
+    if (s != MRPC_OK) return s;
+    const char *cache = cfg->cache_dir[0] ? cfg->cache_dir : NULL;
+    int hit = 0;
+    s = mrpc_dataset_load(cfg->train_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, cache, &c->train,
+                          &hit, err);
+    if (s != MRPC_OK) return s;
+    s = mrpc_dataset_load(cfg->validation_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, cache,
+                          &c->valid, &hit, err);
+    if (s != MRPC_OK) return s;
+    c->n_train = cfg->max_train_examples > 0 && (size_t)cfg->max_train_examples < c->train.n
+                     ? (size_t)cfg->max_train_examples : c->train.n;
+    c->n_valid = cfg->max_eval_examples > 0 && (size_t)cfg->max_eval_examples < c->valid.n
+                     ? (size_t)cfg->max_eval_examples : c->valid.n;
+    for (size_t i = 0; i < c->n_train; i++) {
+        if (c->train.labels[i] != 0 && c->train.labels[i] != 1) {
+            return mrpc_error_set(err, MRPC_ERR_INVALID, cfg->train_path, 0, 0, "Quality",
+                                  "example %zu has no 0/1 label (an unlabeled test file?)", i + 1);
+        }
+    }
+    for (size_t i = 0; i < c->n_valid; i++) {
+        if (c->valid.labels[i] != 0 && c->valid.labels[i] != 1) {
+            return mrpc_error_set(err, MRPC_ERR_INVALID, cfg->validation_path, 0, 0, "Quality",
+                                  "example %zu has no 0/1 label (an unlabeled test file?)", i + 1);
+        }
+    }
+    int32_t pad = mrpc_vocab_pad_id(c->vocab);
+    s = mrpc_batcher_init(&c->train_batches, &c->train, c->n_train, (int)cfg->train_batch_size, c->rank, c->n_ranks,
+                          pad, (uint64_t)cfg->seed, err);
+    if (s != MRPC_OK) return s;
+    s = mrpc_batcher_init(&c->eval_batches, &c->valid, c->n_valid, (int)cfg->eval_batch_size, c->rank, c->n_ranks,
+                          pad, (uint64_t)cfg->seed, err);
+    if (s != MRPC_OK) return s;
+    c->steps_per_epoch = mrpc_batcher_steps_per_epoch(&c->train_batches);
+    c->total_steps = c->steps_per_epoch * cfg->num_epochs;
+    c->predictions = calloc(c->n_valid, sizeof *c->predictions);
+    c->labels = calloc(c->n_valid, sizeof *c->labels);
+    if (!c->predictions || !c->labels) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+    memcpy(c->labels, c->valid.labels, c->n_valid * sizeof *c->labels);
+    return MRPC_OK;
+}
+
+static mrpc_status build_model(train_ctx *c, mrpc_error *err) {
+    const mrpc_run_config *cfg = c->cfg;
+    mrpc_model_options opts;
+    memset(&opts, 0, sizeof opts);
+    opts.backend = strcmp(cfg->backend, "cuda") == 0 ? MRPC_BACKEND_CUDA : MRPC_BACKEND_CPU;
+    opts.precision = strcmp(cfg->precision, "bf16") == 0 ? MRPC_PRECISION_BF16 : MRPC_PRECISION_FP32;
+    opts.n_threads = choose_threads(c);
+    int64_t rows = ceil_div(cfg->train_batch_size > cfg->eval_batch_size ? cfg->train_batch_size : cfg->eval_batch_size,
+                            c->n_ranks);
+    opts.max_batch = (int)rows;
+    size_t longest = c->train.max_len > c->valid.max_len ? c->train.max_len : c->valid.max_len;
+    opts.max_seq = (int)longest;
+    mrpc_status s;
+    if (strcmp(cfg->model_path, "random") == 0) {
+        mrpc_model_dims dims;
+        memset(&dims, 0, sizeof dims);
+        dims.dim = (int)cfg->model_dim;
+        dims.n_layers = (int)cfg->model_n_layers;
+        dims.n_heads = (int)cfg->model_n_heads;
+        dims.hidden_dim = (int)cfg->model_hidden_dim;
+        dims.vocab_size = (int)mrpc_vocab_size(c->vocab);
+        dims.max_positions = (int)cfg->model_max_positions;
+        dims.num_labels = 2;
+        dims.pad_id = mrpc_vocab_pad_id(c->vocab);
+        dims.initializer_range = 0.02;
+        s = mrpc_model_create(&dims, &opts, &c->model, err);
+        if (s == MRPC_OK) s = mrpc_model_init_random(c->model, (uint64_t)cfg->seed, err);
+    } else {
+        s = mrpc_model_create_from_hf(cfg->model_path, &opts, (uint64_t)cfg->seed, &c->model, NULL, err);
+        if (s == MRPC_OK && (size_t)mrpc_model_get_dims(c->model)->vocab_size < mrpc_vocab_size(c->vocab)) {
+            s = mrpc_error_set(err, MRPC_ERR_INVALID, cfg->vocab_path, 0, 0, NULL,
+                               "the vocabulary has %zu tokens but the checkpoint's model only %d",
+                               mrpc_vocab_size(c->vocab), mrpc_model_get_dims(c->model)->vocab_size);
+        }
+    }
+    c->dropouts.hidden = cfg->dropout;
+    c->dropouts.attention = cfg->attention_dropout;
+    c->dropouts.classifier = cfg->classifier_dropout;
+    return s;
+}
+
+/*
+ * Makes the parameters of every rank equal to rank 0's and checks it cheaply: a
+ * checksum of the bytes must agree (its max and min over ranks are equal).
+ */
+static mrpc_status sync_parameters(train_ctx *c, mrpc_error *err) {
+    if (c->n_ranks == 1) return MRPC_OK;
+    size_t n = 0;
+    mrpc_model_slab(c->model, MRPC_SLAB_PARAMS, &n);
+    float *host = malloc(n * sizeof *host);
+    if (!host) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+    mrpc_model_slab_to_host(c->model, MRPC_SLAB_PARAMS, host);
+    mrpc_status s = mrpc_dist_bcast(c->dist, host, n * sizeof *host, 0, err);
+    if (s == MRPC_OK) {
+        mrpc_model_slab_from_host(c->model, MRPC_SLAB_PARAMS, host);
+        mrpc_model_params_changed(c->model);
+        mrpc_model_slab_to_host(c->model, MRPC_SLAB_PARAMS, host);
+        double sum = (double)(mrpc_fnv1a(MRPC_FNV1A_INIT, host, n * sizeof *host) >> 11);
+        double both[2] = {sum, -sum};
+        s = mrpc_dist_allreduce_max_f64(c->dist, both, 2, err);
+        if (s == MRPC_OK && both[0] != -both[1]) {
+            s = mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, NULL,
+                               "parameters differ between ranks after the broadcast");
+        }
+    }
+    free(host);
+    return s;
+}
+
+/* After a resume: the AdamW moments of rank 0 (read from the checkpoint) to every rank. */
+static mrpc_status sync_moments(train_ctx *c, mrpc_error *err) {
+    size_t n = 0;
+    mrpc_model_slab(c->model, MRPC_SLAB_ADAM_M, &n);
+    float *host = malloc(n * sizeof *host);
+    if (!host) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+    mrpc_status s = MRPC_OK;
+    for (int k = 0; s == MRPC_OK && k < 2; k++) {
+        mrpc_slab_kind which = k == 0 ? MRPC_SLAB_ADAM_M : MRPC_SLAB_ADAM_V;
+        mrpc_model_slab_to_host(c->model, which, host);
+        s = mrpc_dist_bcast(c->dist, host, n * sizeof *host, 0, err);
+        if (s == MRPC_OK) mrpc_model_slab_from_host(c->model, which, host);
+    }
+    free(host);
+    return s;
+}
+
+/* ---- evaluation --------------------------------------------------------------------- */
+
+/* Evaluates on this rank's share of the validation set; every rank gets the metrics. */
+static mrpc_status evaluate(train_ctx *c, double *loss_out, mrpc_metrics *metrics, mrpc_error *err) {
+    int64_t steps = mrpc_batcher_steps_per_epoch(&c->eval_batches);
+    int64_t *preds = calloc(c->n_valid, sizeof *preds);
+    int32_t *local = malloc((size_t)c->eval_batches.capacity_rows * sizeof *local);
+    if (!preds || !local) {
+        free(preds);
+        free(local);
+        return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+    }
+    double loss_sum = 0.0;
+    mrpc_status s = MRPC_OK;
+    for (int64_t k = 0; k < steps && s == MRPC_OK; k++) {
+        const mrpc_batch *b;
+        s = mrpc_batcher_get(&c->eval_batches, 0, k, 0, &b, err);
+        if (s != MRPC_OK || b->n_rows == 0) continue;
+        mrpc_model_batch mb = {0};
+        mb.B = b->n_rows;
+        mb.T = b->seq_len;
+        mb.ids = b->ids;
+        mb.lengths = b->lengths;
+        mb.labels = b->labels;
+        mb.example_index = b->example_index;
+        mb.seed = (uint64_t)c->cfg->seed;
+        double l = 0.0;
+        s = mrpc_model_forward_eval(c->model, &mb, &l, local, NULL, err);
+        loss_sum += l;
+        for (int i = 0; s == MRPC_OK && i < b->n_rows; i++) preds[b->example_index[i]] = local[i];
+    }
+    /* Every example belongs to one rank: summing the zero-filled arrays gathers them. */
+    mrpc_status agreed = mrpc_dist_agree(c->dist, s, err);
+    if (agreed == MRPC_OK) agreed = mrpc_dist_allreduce_sum_i64(c->dist, preds, c->n_valid, err);
+    if (agreed == MRPC_OK) agreed = mrpc_dist_allreduce_sum_f64(c->dist, &loss_sum, 1, err);
+    if (agreed == MRPC_OK) {
+        for (size_t i = 0; i < c->n_valid; i++) c->predictions[i] = (int32_t)preds[i];
+        *metrics = mrpc_metrics_compute(c->predictions, c->labels, c->n_valid);
+        *loss_out = loss_sum / (double)c->n_valid;
+    }
+    free(preds);
+    free(local);
+    return agreed;
+}
+
+/* ---- the run record (rank 0) --------------------------------------------------------- */
+
+static mrpc_status open_record(train_ctx *c, int resuming, mrpc_error *err) {
+    if (c->rank != 0) return MRPC_OK;
+    const mrpc_run_config *cfg = c->cfg;
+    mrpc_status s = mrpc_mkdir_parent(cfg->output, err);
+    if (s != MRPC_OK) return s;
+    if (resuming) {
+        return mrpc_runrec_resume(cfg->output, c->progress.steps_done, c->progress.evals_done, &c->record, err);
+    }
+    char host[128] = "unknown";
+    if (gethostname(host, sizeof host) != 0) mrpc_str_copy(host, sizeof host, "unknown");
+    host[sizeof host - 1] = '\0';
+    mrpc_hparam hp[MRPC_RUNREC_MAX_HPARAMS];
+    size_t n_hp = mrpc_run_config_hparams(cfg, hp, MRPC_RUNREC_MAX_HPARAMS);
+    mrpc_runrec_meta meta = {cfg->run_id, cfg->stage, host, c->n_ranks, cfg->backend, cfg->precision, c->config_yaml};
+    return mrpc_runrec_create(cfg->output, &meta, hp, n_hp, &c->record, err);
+}
+
+/* Ends the record with a final status (rank 0). For failures `reason` says why. */
+static void close_record(train_ctx *c, mrpc_run_status status, const char *reason, int with_summary,
+                         mrpc_error *err) {
+    if (c->rank != 0 || !c->record) return;
+    mrpc_error local = {0};
+    if (with_summary) {
+        if (mrpc_runrec_write_predictions(c->record, c->predictions, c->labels, c->n_valid, &local) != MRPC_OK) {
+            mrpc_error_print(stderr, "mrpc-train", &local);
+        }
+    }
+    mrpc_runrec_summary sum = {c->last_accuracy, c->last_f1, c->progress.best_accuracy, c->progress.train_seconds,
+                               c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done /
+                                                                     c->progress.compute_seconds : NAN};
+    mrpc_status s = mrpc_runrec_finish(c->record, status, reason, with_summary ? &sum : NULL, &local);
+    c->record = NULL;
+    if (s != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-train", &local);
+        if (err && err->status == MRPC_OK) *err = local;
+    }
+}
+
+/* ---- the loop ----------------------------------------------------------------------- */
+
+/* One optimizer step; sets *stop when a rank asked to stop, *diverged on NaN/inf. */
+static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch, int *stop, int *diverged,
+                              mrpc_error *err) {
+    const mrpc_run_config *cfg = c->cfg;
+    const mrpc_batch *b = NULL;
+    double loss_sum = 0.0;
+    mrpc_model_zero_grad(c->model);
+    mrpc_status s = mrpc_batcher_get(&c->train_batches, epoch, step_in_epoch, 1, &b, err);
+    if (s == MRPC_OK && b->n_rows > 0) {
+        mrpc_model_batch mb = {0};
+        mb.B = b->n_rows;
+        mb.T = b->seq_len;
+        mb.ids = b->ids;
+        mb.lengths = b->lengths;
+        mb.labels = b->labels;
+        mb.example_index = b->example_index;
+        mb.epoch = (uint32_t)epoch;
+        mb.seed = (uint64_t)cfg->seed;
+        mb.dropout = c->dropouts;
+        mb.loss_scale = 1.0 / (double)b->global_size;
+        s = mrpc_model_forward_backward(c->model, &mb, &loss_sum, NULL, err);
+    }
+    /* One small all-reduce per step carries the loss, the tokens, stop requests and
+     * failures, so that every rank takes the same branch below. */
+    int stop_local = c->opts->stop_requested && *c->opts->stop_requested;
+    double small[4] = {loss_sum, b ? (double)b->n_tokens : 0.0, stop_local ? 1.0 : 0.0, s != MRPC_OK ? 1.0 : 0.0};
+    mrpc_error comm = {0};
+    mrpc_status cs = mrpc_dist_allreduce_sum_f64(c->dist, small, 4, &comm);
+    if (cs != MRPC_OK) { *err = comm; return cs; }
+    if (small[3] > 0) return mrpc_dist_agree(c->dist, s, err);
+    size_t n = 0;
+    float *grads = mrpc_model_grads(c->model, &n);
+    if (c->n_ranks > 1) {
+        s = mrpc_dist_allreduce_sum_f32(c->dist, grads, n, err);
+        if (s != MRPC_OK) return s;
+    }
+    double loss = small[0] / (double)b->global_size;
+    double norm = mrpc_model_clip_grad_norm(c->model, cfg->max_grad_norm);
+    int64_t k = c->progress.steps_done + 1;
+    if (cfg->debug_nan_at_step == k) loss = NAN; /* fault injection for the divergence test */
+    double lr = mrpc_lr_linear_at_update(cfg->learning_rate, k, cfg->warmup_steps, c->total_steps);
+    if (!isfinite(loss) || !isfinite(norm)) {
+        *diverged = 1;
+        if (c->rank == 0 && c->record) {
+            mrpc_status rs = mrpc_runrec_append_train(c->record, k, loss, lr, norm, err);
+            if (rs != MRPC_OK) return rs;
+        }
+        return MRPC_OK;
+    }
+    mrpc_adamw_hparams hp = {lr, cfg->adam_beta1, cfg->adam_beta2, cfg->adam_epsilon, cfg->weight_decay, k};
+    s = mrpc_model_adamw_step(c->model, &hp, err);
+    if (s != MRPC_OK) return s;
+    c->progress.steps_done = k;
+    c->progress.tokens_done += (int64_t)small[1];
+    c->last_loss = loss;
+    if (c->rank == 0) {
+        s = mrpc_runrec_append_train(c->record, k, loss, lr, norm, err);
+        if (s != MRPC_OK) return s;
+    }
+    *stop = small[2] > 0;
+    return MRPC_OK;
+}
+
+static void print_progress(const train_ctx *c, int64_t epoch, double loss, double lr, double elapsed,
+                           double tokens_per_second) {
+    double done = (double)c->progress.steps_done / (double)c->total_steps;
+    char eta[32];
+    format_duration(done > 0 ? elapsed * (1.0 - done) / done : -1.0, eta, sizeof eta);
+    fprintf(stderr, "mrpc-train: %s step %lld/%lld (%.0f%%) epoch %lld/%lld loss %.4f lr %.3g tok/s %.0f eta %s\n",
+            c->cfg->run_id, (long long)c->progress.steps_done, (long long)c->total_steps, 100.0 * done,
+            (long long)epoch + 1, (long long)c->cfg->num_epochs, loss, lr, tokens_per_second, eta);
+}
+
+/* Writes the resume checkpoint on rank 0 and leaves the record "running". */
+static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
+    mrpc_status s = MRPC_OK;
+    if (c->rank == 0) {
+        s = mrpc_resume_write(c->cfg->resume_checkpoint, c->model, &c->progress, err);
+        mrpc_runrec_abandon(c->record); /* flushes; status stays "running" */
+        c->record = NULL;
+        if (s == MRPC_OK && !c->opts->quiet) {
+            fprintf(stderr, "mrpc-train: %s stopped at step %lld; resume checkpoint %s\n", c->cfg->run_id,
+                    (long long)c->progress.steps_done, c->cfg->resume_checkpoint);
+        }
+    }
+    return mrpc_dist_agree(c->dist, s, err);
+}
+
+/* ---- entry -------------------------------------------------------------------------- */
+
+static void free_ctx(train_ctx *c) {
+    mrpc_runrec_abandon(c->record);
+    mrpc_model_free(c->model);
+    mrpc_batcher_free(&c->train_batches);
+    mrpc_batcher_free(&c->eval_batches);
+    mrpc_dataset_free(&c->train);
+    mrpc_dataset_free(&c->valid);
+    mrpc_vocab_free(c->vocab);
+    free(c->config_yaml);
+    free(c->predictions);
+    free(c->labels);
+}
+
+/*
+ * Records a run that gave up after too many requeues (rank 0): a fresh record with
+ * status "failed" and the reason, and the resume checkpoint removed.
+ */
+static mrpc_status give_up(train_ctx *c, mrpc_train_result *result, mrpc_error *err) {
+    char reason[256];
+    snprintf(reason, sizeof reason, "requeued %d times, more than --max-restarts %d", c->opts->restart_count,
+             c->opts->max_restarts);
+    mrpc_status s = MRPC_OK;
+    if (c->rank == 0) {
+        s = open_record(c, 0, err);
+        if (s == MRPC_OK) close_record(c, MRPC_RUN_FAILED, reason, 0, err);
+        remove(c->cfg->resume_checkpoint);
+    }
+    s = mrpc_dist_agree(c->dist, s, err);
+    if (s != MRPC_OK) return s;
+    result->outcome = MRPC_TRAIN_GAVE_UP;
+    mrpc_error_set(err, MRPC_ERR_INTERRUPTED, c->cfg->output, 0, 0, NULL, "%s", reason);
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mrpc_train_options *opts,
+                           mrpc_train_result *result, mrpc_error *err) {
+    train_ctx ctx;
+    train_ctx *c = &ctx;
+    memset(c, 0, sizeof *c);
+    c->cfg = cfg;
+    c->opts = opts;
+    c->dist = dist;
+    c->rank = mrpc_dist_rank(dist);
+    c->n_ranks = mrpc_dist_size(dist);
+    c->progress.best_accuracy = NAN;
+    c->last_accuracy = c->last_f1 = NAN;
+    memset(result, 0, sizeof *result);
+    result->outcome = MRPC_TRAIN_FAILED;
+    result->accuracy = result->f1 = NAN;
+    mrpc_str_copy(c->progress.run_id, sizeof c->progress.run_id, cfg->run_id);
+
+    mrpc_status s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
+    if (s == MRPC_OK) c->config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
+    c->progress.config_hash = c->config_hash;
+
+    if (s == MRPC_OK && opts->max_restarts >= 0 && opts->restart_count > opts->max_restarts) {
+        s = give_up(c, result, err);
+        free_ctx(c);
+        return s;
+    }
+
+    /* A resume checkpoint beside the record means this run was interrupted: rank 0
+     * reads where it stood (metadata only), everyone follows. */
+    int resuming = 0;
+    if (s == MRPC_OK && c->rank == 0 && mrpc_path_exists(cfg->resume_checkpoint) && mrpc_path_exists(cfg->output)) {
+        mrpc_resume_state expect = c->progress;
+        s = mrpc_resume_read_state(cfg->resume_checkpoint, &expect, &c->progress, err);
+        resuming = s == MRPC_OK;
+    }
+    s = mrpc_dist_agree(dist, s, err);
+    if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &c->progress, sizeof c->progress, 0, err);
+    if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &resuming, sizeof resuming, 0, err);
+
+    /* The record first, so that anything failing from here on is recorded as failed. */
+    if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
+    if (s != MRPC_OK) {
+        free_ctx(c);
+        return s; /* nothing could be recorded: the caller reports it */
+    }
+
+    /* Data and model on every rank; the same parameters (and moments) everywhere. */
+    s = load_data(c, err);
+    if (s == MRPC_OK) s = build_model(c, err);
+    s = mrpc_dist_agree(dist, s, err);
+    if (s == MRPC_OK && resuming && c->rank == 0) s = mrpc_resume_load_slabs(cfg->resume_checkpoint, c->model, err);
+    if (s == MRPC_OK) s = mrpc_dist_agree(dist, s, err);
+    if (s == MRPC_OK) s = sync_parameters(c, err);
+    if (s == MRPC_OK && resuming && c->n_ranks > 1) s = sync_moments(c, err);
+    if (s != MRPC_OK) {
+        char buf[1024];
+        mrpc_error_format(err, buf, sizeof buf);
+        close_record(c, MRPC_RUN_FAILED, buf, 0, NULL);
+        free_ctx(c);
+        return MRPC_OK; /* result->outcome is FAILED; err says why */
+    }
+    if (resuming && c->rank == 0 && !opts->quiet) {
+        fprintf(stderr, "mrpc-train: %s resumes at step %lld of %lld from %s\n", cfg->run_id,
+                (long long)c->progress.steps_done, (long long)c->total_steps, cfg->resume_checkpoint);
+    }
+
+    /* The loop. */
+    double start = mrpc_seconds_now() - c->progress.train_seconds;
+    double last_print = mrpc_seconds_now();
+    int stop = 0, diverged = 0;
+    mrpc_status run = MRPC_OK;
+    while (run == MRPC_OK && !stop && !diverged && c->progress.steps_done < c->total_steps) {
+        int64_t epoch = c->progress.steps_done / c->steps_per_epoch;
+        int64_t step_in_epoch = c->progress.steps_done % c->steps_per_epoch;
+        double t0 = mrpc_seconds_now();
+        run = train_step(c, epoch, step_in_epoch, &stop, &diverged, err);
+        /* Rank 0 may fail alone (writing the record): everyone learns it here. */
+        run = mrpc_dist_agree(dist, run, err);
+        c->progress.compute_seconds += mrpc_seconds_now() - t0;
+        if (run != MRPC_OK || diverged) break;
+        int epoch_done = c->progress.steps_done % c->steps_per_epoch == 0;
+        if (epoch_done) {
+            double loss = NAN;
+            mrpc_metrics m;
+            run = evaluate(c, &loss, &m, err);
+            if (run != MRPC_OK) break;
+            c->last_accuracy = m.accuracy;
+            c->last_f1 = m.f1;
+            if (isnan(c->progress.best_accuracy) || m.accuracy > c->progress.best_accuracy)
+                c->progress.best_accuracy = m.accuracy;
+            c->progress.evals_done++;
+            mrpc_status rs = MRPC_OK;
+            if (c->rank == 0) {
+                rs = mrpc_runrec_append_eval(c->record, c->progress.steps_done, epoch + 1, m.accuracy, m.f1, loss,
+                                             err);
+                if (!opts->quiet) {
+                    fprintf(stderr, "mrpc-train: %s epoch %lld/%lld eval accuracy %.4f f1 %.4f loss %.4f\n",
+                            cfg->run_id, (long long)epoch + 1, (long long)cfg->num_epochs, m.accuracy, m.f1, loss);
+                }
+            }
+            run = mrpc_dist_agree(dist, rs, err);
+            if (run != MRPC_OK) break;
+        }
+        c->progress.train_seconds = mrpc_seconds_now() - start;
+        double now = mrpc_seconds_now();
+        if (!opts->quiet && c->rank == 0 && (now - last_print >= cfg->progress_seconds || c->progress.steps_done == 1)) {
+            double tps = c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : 0;
+            double lr = mrpc_lr_linear_at_update(cfg->learning_rate, c->progress.steps_done, cfg->warmup_steps,
+                                                 c->total_steps);
+            print_progress(c, epoch, c->last_loss, lr, c->progress.train_seconds, tps);
+            last_print = now;
+        }
+    }
+    c->progress.train_seconds = mrpc_seconds_now() - start;
+    result->steps_done = c->progress.steps_done;
+    result->train_seconds = c->progress.train_seconds;
+    result->tokens_per_second =
+        c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : NAN;
+
+    if (run != MRPC_OK) {
+        char buf[1024];
+        mrpc_error_format(err, buf, sizeof buf);
+        close_record(c, MRPC_RUN_FAILED, buf, 0, NULL);
+        result->outcome = MRPC_TRAIN_FAILED;
+        if (c->rank == 0) remove(cfg->resume_checkpoint);
+        free_ctx(c);
+        return MRPC_OK;
+    }
+    if (diverged) {
+        char reason[128];
+        snprintf(reason, sizeof reason, "loss or gradient norm became NaN/inf at step %lld",
+                 (long long)c->progress.steps_done + 1);
+        close_record(c, MRPC_RUN_DIVERGED, reason, 0, err);
+        result->outcome = MRPC_TRAIN_DIVERGED;
+        if (c->rank == 0) {
+            remove(cfg->resume_checkpoint);
+            fprintf(stderr, "mrpc-train: %s diverged: %s\n", cfg->run_id, reason);
+        }
+        free_ctx(c);
+        return MRPC_OK;
+    }
+    if (stop && c->progress.steps_done < c->total_steps) {
+        s = checkpoint_and_stop(c, err);
+        result->outcome = s == MRPC_OK ? MRPC_TRAIN_INTERRUPTED : MRPC_TRAIN_FAILED;
+        free_ctx(c);
+        return MRPC_OK;
+    }
+
+    /* Completed: final weights, predictions, summary, status. */
+    mrpc_status fs = MRPC_OK;
+    if (c->rank == 0 && cfg->save_checkpoint[0]) fs = mrpc_model_save_hf(c->model, cfg->save_checkpoint, &c->dropouts, err);
+    fs = mrpc_dist_agree(dist, fs, err);
+    if (fs != MRPC_OK) {
+        char buf[1024];
+        mrpc_error_format(err, buf, sizeof buf);
+        close_record(c, MRPC_RUN_FAILED, buf, 0, NULL);
+        result->outcome = MRPC_TRAIN_FAILED;
+    } else {
+        mrpc_error rec_err = {0};
+        close_record(c, MRPC_RUN_COMPLETED, NULL, 1, &rec_err);
+        if (rec_err.status != MRPC_OK) {
+            *err = rec_err;
+            result->outcome = MRPC_TRAIN_FAILED;
+        } else {
+            result->outcome = MRPC_TRAIN_COMPLETED;
+        }
+        result->accuracy = c->last_accuracy;
+        result->f1 = c->last_f1;
+    }
+    if (c->rank == 0) remove(cfg->resume_checkpoint);
+    if (c->rank == 0 && !opts->quiet && result->outcome == MRPC_TRAIN_COMPLETED) {
+        fprintf(stderr, "mrpc-train: %s completed: accuracy %.4f f1 %.4f in %.1f s (%.0f tokens/s); record %s\n",
+                cfg->run_id, c->last_accuracy, c->last_f1, c->progress.train_seconds, result->tokens_per_second,
+                cfg->output);
+    }
+    free_ctx(c);
+    return MRPC_OK;
+}
