@@ -115,6 +115,10 @@ static mrpc_status load_data(train_ctx *c, mrpc_error *err) {
     c->labels = calloc(c->n_valid, sizeof *c->labels);
     if (!c->predictions || !c->labels) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
     memcpy(c->labels, c->valid.labels, c->n_valid * sizeof *c->labels);
+    if (cfg->debug_fail_rank == c->rank) {
+        return mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, "debug_fail_rank",
+                              "rank %d failed on purpose (fault injection for testing)", c->rank);
+    }
     return MRPC_OK;
 }
 

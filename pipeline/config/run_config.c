@@ -69,6 +69,9 @@ static const mrpc_config_key schema[] = {
     {"debug_nan_at_step", MRPC_CONFIG_INT, 0, 0, BIG, "0", NULL,
      "testing only: the loss of this optimizer step becomes NaN, to exercise the divergence path (0 = off)",
      F(debug_nan_at_step)},
+    {"debug_fail_rank", MRPC_CONFIG_INT, 0, -1, 1e6, "-1", NULL,
+     "testing only: this rank fails after loading the data, to exercise failure propagation (-1 = off)",
+     F(debug_fail_rank)},
 
     {"learning_rate", MRPC_CONFIG_FLOAT, HP | XMIN, 0, 1, "5e-05", NULL, "peak AdamW learning rate", F(learning_rate)},
     {"weight_decay", MRPC_CONFIG_FLOAT, HP, 0, 10, "0", NULL,

@@ -65,6 +65,7 @@ typedef struct mrpc_run_config {
     int64_t threads;                         /* 0 = all cores of this process */
     double  progress_seconds;                /* progress line interval on stderr */
     int64_t debug_nan_at_step;               /* testing: step whose loss is made NaN, 0 = off */
+    int64_t debug_fail_rank;                 /* testing: this rank fails while loading, -1 = off */
     /* hyperparameters */
     double  learning_rate;
     double  weight_decay;
