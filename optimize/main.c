@@ -1,0 +1,181 @@
+/*
+ * main.c — mrpc-optimize: between Slurm array waves, reads a study's run records and
+ * writes the next wave.
+ *
+ *   mrpc-optimize next --study FILE [--finalize] [--dry-run] [--lock-timeout S]
+ *   mrpc-optimize status --study FILE
+ *   mrpc-optimize show-wave --study FILE [--finalize]
+ *
+ * `next` prints machine-readable lines on stdout (notes go to stderr):
+ *   wave_dir=<absolute wave directory>   and   sbatch=sbatch <wave_dir>/wave.sbatch
+ *                                       a new wave was written: submit it
+ *   pending=<n>                         the current wave still has n runs without a final record
+ *   done                                every stage has spent its budget
+ *   blocked                             the study cannot go on (reason on stderr)
+ * With --dry-run the first line is `dry_run=1` and nothing is written.
+ *
+ * Exit codes: 0 success (any of the answers above except blocked), 1 failure at run
+ * time (I/O, HDF5, out of memory, internal), 2 bad usage or invalid input (study
+ * file, base config, a damaged wave), 3 another mrpc-optimize holds the study lock,
+ * 4 blocked.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <cblas.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "mrpc_version.h"
+#include "optimize.h"
+#include "strutil.h"
+
+enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_BUSY = 3, EXIT_BLOCKED = 4 };
+
+static void usage(FILE *out) {
+    fprintf(out,
+            "usage: mrpc-optimize next --study FILE [--finalize] [--dry-run] [--lock-timeout SECONDS]\n"
+            "       mrpc-optimize status --study FILE\n"
+            "       mrpc-optimize show-wave --study FILE [--finalize]\n"
+            "       mrpc-optimize --version | --help\n"
+            "\n"
+            "next       decide and write the next wave of the study: prints wave_dir=... and sbatch=...,\n"
+            "           or pending=N (the current wave is still running), done, or blocked\n"
+            "           --finalize      the last wave's array has ended: runs without a final record failed\n"
+            "           --dry-run       print what would happen; write nothing\n"
+            "           --lock-timeout  seconds to wait for another mrpc-optimize on the study (default 30)\n"
+            "status     stages, waves, runs completed/failed/diverged/missing/pending, best run, what next would do\n"
+            "show-wave  print the files the next wave would have (tasks.tsv, wave.yaml, wave.sbatch); writes nothing\n"
+            "\n"
+            "exit codes: 0 ok, 1 run-time failure, 2 bad usage or invalid input, 3 study locked, 4 blocked\n");
+}
+
+static int exit_code(mrpc_status s) {
+    switch (s) {
+    case MRPC_OK: return EXIT_OK;
+    case MRPC_ERR_PARSE:
+    case MRPC_ERR_INVALID:
+    case MRPC_ERR_UNSUPPORTED: return EXIT_USAGE;
+    case MRPC_ERR_BUSY: return EXIT_BUSY;
+    default: return EXIT_RUNTIME;
+    }
+}
+
+/* The directory of this executable (where mrpc-train is installed beside it). */
+static void own_bindir(char *out, size_t size) {
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    out[0] = '\0';
+    if (n <= 0) return;
+    exe[n] = '\0';
+    char *slash = strrchr(exe, '/');
+    if (!slash) return;
+    *slash = '\0';
+    mrpc_str_copy(out, size, exe[0] ? exe : "/");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (!strcmp(cmd, "--version")) {
+        printf("mrpc-optimize %s\n", MRPC_VERSION_STRING);
+        return EXIT_OK;
+    }
+    int is_next = !strcmp(cmd, "next"), is_status = !strcmp(cmd, "status"), is_show = !strcmp(cmd, "show-wave");
+    if (!is_next && !is_status && !is_show) {
+        fprintf(stderr, "mrpc-optimize: unknown command \"%s\"\n", cmd);
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    const char *study_path = NULL;
+    mrpc_next_options opt = {.lock_timeout = 30.0, .report = stderr};
+    for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--study") && i + 1 < argc) {
+            study_path = argv[++i];
+        } else if (!strcmp(argv[i], "--finalize") && !is_status) {
+            opt.finalize = 1;
+        } else if (!strcmp(argv[i], "--dry-run") && is_next) {
+            opt.dry_run = 1;
+        } else if (!strcmp(argv[i], "--lock-timeout") && is_next && i + 1 < argc) {
+            if (!mrpc_parse_f64(argv[++i], &opt.lock_timeout) || opt.lock_timeout < 0) {
+                fprintf(stderr, "mrpc-optimize: --lock-timeout takes seconds >= 0, got \"%s\"\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else {
+            fprintf(stderr, "mrpc-optimize %s: unexpected argument \"%s\"\n", cmd, argv[i]);
+            usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (!study_path) {
+        fprintf(stderr, "mrpc-optimize %s: --study FILE is required\n", cmd);
+        return EXIT_USAGE;
+    }
+    if (is_show) opt.dry_run = 1;
+    /* The matrices are small: BLAS threads only cost time, and one thread keeps results identical everywhere. */
+    openblas_set_num_threads(1);
+
+    char bindir[PATH_MAX];
+    own_bindir(bindir, sizeof bindir);
+    opt.bindir = bindir;
+
+    mrpc_error err = {0};
+    mrpc_study *st = malloc(sizeof *st);
+    if (!st) {
+        fprintf(stderr, "mrpc-optimize: out of memory\n");
+        return EXIT_RUNTIME;
+    }
+    mrpc_status s = mrpc_study_load(study_path, st, &err);
+    if (s != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-optimize", &err);
+        free(st);
+        return exit_code(s);
+    }
+    if (is_status) {
+        s = mrpc_optimize_status(st, bindir, stdout, &err);
+        if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-optimize", &err);
+        free(st);
+        return exit_code(s);
+    }
+
+    mrpc_next_result res;
+    s = mrpc_optimize_next(st, &opt, &res, &err);
+    if (s != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-optimize", &err);
+        free(st);
+        return exit_code(s);
+    }
+    int rc = EXIT_OK;
+    fprintf(stderr, "mrpc-optimize: %s\n", res.note);
+    if (is_show) {
+        if (res.outcome == MRPC_NEXT_WAVE) {
+            printf("# mrpc-optimize show-wave: the next wave of study %s (nothing written)\n# %s\n", st->name, res.note);
+            printf("==> %s/tasks.tsv <==\n%s", res.wave_dir, res.files.tasks_tsv);
+            printf("==> %s/wave.yaml <==\n%s", res.wave_dir, res.files.wave_yaml);
+            printf("==> %s/wave.sbatch <==\n%s", res.wave_dir, res.files.wave_sbatch);
+        } else {
+            printf("# mrpc-optimize show-wave: no new wave: %s\n", res.note);
+        }
+        rc = res.outcome == MRPC_NEXT_BLOCKED ? EXIT_BLOCKED : EXIT_OK;
+    } else {
+        if (opt.dry_run) printf("dry_run=1\n");
+        switch (res.outcome) {
+        case MRPC_NEXT_WAVE: printf("wave_dir=%s\nsbatch=%s\n", res.wave_dir, res.sbatch); break;
+        case MRPC_NEXT_PENDING: printf("pending=%zu\n", res.pending); break;
+        case MRPC_NEXT_DONE: printf("done\n"); break;
+        case MRPC_NEXT_BLOCKED: printf("blocked\n"); rc = EXIT_BLOCKED; break;
+        }
+    }
+    if (fflush(stdout) != 0) rc = EXIT_RUNTIME;
+    mrpc_next_result_free(&res);
+    free(st);
+    return rc;
+}
