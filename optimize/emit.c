@@ -13,6 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "mrpc_version.h"
+
 #include "fsutil.h"
 #include "strutil.h"
 #include "wave.h"
@@ -73,7 +75,8 @@ static void add(text *t, const char *fmt, ...) {
 mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wave, size_t n_tasks,
                              const char *wave_dir, const char *bindir, char **out, mrpc_error *err) {
     *out = NULL;
-    if (!mrpc_emit_path_is_safe(wave_dir) || !mrpc_emit_path_is_safe(bindir)) {
+    const char *home = MRPC_SOURCE_DIR; /* the tree that holds slurm/task.sh */
+    if (!mrpc_emit_path_is_safe(wave_dir) || !mrpc_emit_path_is_safe(bindir) || !mrpc_emit_path_is_safe(home)) {
         return mrpc_error_set(err, MRPC_ERR_INVALID, st->file, 0, 0, "slurm.bindir",
                               "\"%s\" and \"%s\" must be absolute paths of [A-Za-z0-9._+,@=~/-] to appear in a Slurm "
                               "script (set slurm.bindir to where mrpc-train is installed)", wave_dir, bindir);
@@ -112,16 +115,13 @@ mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wa
     add(&t, "  echo \"wave.sbatch: not inside a Slurm array job; submit it with: sbatch $0\" >&2\n");
     add(&t, "  exit 2\n");
     add(&t, "fi\n\n");
-    add(&t, "# srun runs in the background so that the USR1 trap can fire while it works.\n");
-    add(&t, "srun %s/mrpc-train --wave %s --task-id \"$SLURM_ARRAY_TASK_ID\" &\n", bindir, wave_dir);
-    add(&t, "child=$!\n");
-    add(&t, "trap 'kill -USR1 \"$child\" 2>/dev/null || true' USR1\n");
-    add(&t, "rc=0\n");
-    add(&t, "while :; do\n");
-    add(&t, "  wait \"$child\" && rc=0 || rc=$?\n");
-    add(&t, "  kill -0 \"$child\" 2>/dev/null || break  # wait returns early when the trap fires\n");
-    add(&t, "done\n");
-    add(&t, "exit \"$rc\"\n");
+    /* The task body (array range check, srun, signal forwarding, requeue after a
+     * checkpoint) lives in one place, slurm/task.sh, shared with the stage scripts. */
+    add(&t, "# The body of every task: slurm/task.sh of the mrpc-tune tree (MRPC_HOME) runs\n");
+    add(&t, "# srun mrpc-train --wave <this wave> --task-id $SLURM_ARRAY_TASK_ID, forwards USR1/TERM\n");
+    add(&t, "# so the trainer checkpoints, and requeues the task after a checkpoint.\n");
+    add(&t, "export MRPC_BINDIR=\"${MRPC_BINDIR:-%s}\"\n", bindir);
+    add(&t, "exec \"${MRPC_HOME:-%s}/slurm/task.sh\" %s\n", home, wave_dir);
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
