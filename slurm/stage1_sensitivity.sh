@@ -6,7 +6,7 @@
 #   sbatch --array=0-N%4 slurm/stage1_sensitivity.sh        a wave of another size (N = tasks - 1)
 #
 # Each array task runs one row of the wave's tasks.tsv (see slurm/task.sh). The array
-# range below fits the default study (the baseline (3 seeds) and a low and a high value of 7 parameters: 17 runs); for another wave size pass --array on the
+# range below fits the default study (the baseline (3 seeds) and two other values of 7 parameters: 17 runs); for another wave size pass --array on the
 # sbatch command line (it overrides the line below) — a mismatch stops every task with
 # the right command. Run from the project directory, or set MRPC_HOME.
 #SBATCH --job-name=mrpc-sensitivity          # name shown by squeue

@@ -6,11 +6,11 @@
 #   sbatch --array=0-N%4 slurm/stage2_grid.sh        a wave of another size (N = tasks - 1)
 #
 # Each array task runs one row of the wave's tasks.tsv (see slurm/task.sh). The array
-# range below fits the default study (3 levels of each of the 3 tuned parameters: 27 runs); for another wave size pass --array on the
+# range below fits the default study (the 3x3x3 grid over the 3 tuned parameters less the 7 configurations stage 1 ran: 20 runs); for another wave size pass --array on the
 # sbatch command line (it overrides the line below) — a mismatch stops every task with
 # the right command. Run from the project directory, or set MRPC_HOME.
 #SBATCH --job-name=mrpc-grid          # name shown by squeue
-#SBATCH --array=0-26%4             # one task per row of tasks.tsv; %4 = at most 4 at once
+#SBATCH --array=0-19%4             # one task per row of tasks.tsv; %4 = at most 4 at once
 #SBATCH --output=mrpc-%x-%A_%a.out      # %A = array job id, %a = task index (in the submit dir)
 #SBATCH --time=01:00:00                 # per task; a 3-epoch base-size run needs about 20 min on 2 cores
 #SBATCH --ntasks=1                      # MPI ranks per run (data parallel); raise with srun --mpi=pmix

@@ -8,15 +8,18 @@
 #include "fsutil.h"
 
 /*
- * The study. Seven candidates of stage 1 with their W&B-style ranges; stage 1 keeps the
- * three that move accuracy most; stage 2 is a 3x3x3 grid over them; stage 3 spends 8
- * runs on Bayesian optimisation in waves of 4. The slurm/stage*.sh array ranges match
- * these wave sizes (17, 27, 4).
+ * The study. Seven candidates of stage 1 with their W&B-style ranges, each with two
+ * levels besides the baseline (3 baseline seeds + 14 = 17 runs); stage 1 keeps the three
+ * that move accuracy most; stage 2 is the 3x3x3 grid over low/baseline/high of those,
+ * less the 7 configurations stage 1 already ran (20 runs); stage 3 spends 8 runs on
+ * Bayesian optimisation in waves of 4. The array ranges of slurm/stage*.sh match these
+ * wave sizes (17, 20, 4).
  */
 static const char study_template[] =
     "# The default mrpc-tune study (written by mrpc-pipeline init; edit freely).\n"
-    "# Stage 1 runs the baseline with 3 seeds plus a low and a high value of 7 parameters,\n"
-    "# stage 2 a 3x3x3 grid over the 3 that matter most, stage 3 Bayesian optimisation.\n"
+    "# Stage 1 runs the baseline with 3 seeds plus two other values of 7 parameters (17 runs),\n"
+    "# stage 2 a 3x3x3 grid over the 3 that matter most less what stage 1 ran (20 runs),\n"
+    "# stage 3 Bayesian optimisation (8 runs in waves of 4). slurm/stage*.sh fit these sizes.\n"
     "name: default\n"
     "seed: 1\n"
     "objective: {metric: accuracy, goal: maximize}\n"
@@ -31,7 +34,11 @@ static const char study_template[] =
     "  max_seq_length: {distribution: categorical, values: [64, 96, 128], baseline: 128}\n"
     "  max_grad_norm: {distribution: uniform, min: 0.1, max: 5.0, baseline: 1.0}\n"
     "stages:\n"
-    "  sensitivity: {top_k: 3, seeds: 3, levels: {max_seq_length: [64, 96]}}\n"
+    "  sensitivity:\n"
+    "    top_k: 3\n"
+    "    seeds: 3\n"
+    "    # explicit levels where the baseline sits at the edge of the range or the range is a list\n"
+    "    levels: {weight_decay: [0.01, 0.1], warmup_steps: [10, 100], max_seq_length: [64, 96]}\n"
     "  grid: {levels: 3}\n"
     "  bayes: {budget: 8, wave_size: 4}\n"
     "slurm: {time: \"01:00:00\", cpus_per_task: 2, ranks_per_task: 1, throttle: 4, signal_seconds: 120}\n";
