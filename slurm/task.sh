@@ -13,8 +13,10 @@
 # names the right --array, not silently idle or missing tasks.
 #
 # Preemption: on USR1 (#SBATCH --signal=B:USR1@T, before the time limit) or TERM the
-# signal is passed to the trainer, which writes a resume checkpoint and exits with 75;
-# the task then requeues itself and the requeued task resumes from the checkpoint.
+# signal is passed to the trainer, which writes a resume checkpoint and exits with 75.
+# After USR1 the task requeues itself; after TERM (preemption, scontrol requeue) Slurm
+# requeues it (--requeue), or not when it was cancelled. The requeued task resumes from
+# the checkpoint.
 # mrpc-train itself gives up (record marked failed) after MRPC_MAX_RESTARTS requeues.
 #
 # Environment: MRPC_HOME (project root; default $SLURM_SUBMIT_DIR), MRPC_BINDIR
@@ -52,7 +54,9 @@ if (( lo != 0 || hi != n_tasks - 1 || count != n_tasks )); then
 fi
 
 child=0
+got_usr1=0
 forward() { # pass the signal to srun, which passes it to the trainer ranks
+  if [[ "$1" == USR1 ]]; then got_usr1=1; fi
   if (( child > 0 )); then kill -s "$1" "$child" 2>/dev/null || true; fi
 }
 trap 'forward USR1' USR1
@@ -70,8 +74,15 @@ while true; do
 done
 
 if (( rc == 75 )); then
-  echo "mrpc task: checkpoint written, requeueing ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" >&2
-  scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+  # USR1 is our own warning before the time limit: requeue ourselves. TERM comes from
+  # Slurm (preemption or `scontrol requeue`, which requeue the job themselves, or scancel,
+  # which must not bring it back), so then the checkpoint just waits for the next start.
+  if (( got_usr1 )); then
+    echo "mrpc task: checkpoint written, requeueing ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" >&2
+    scontrol requeue "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}"
+  else
+    echo "mrpc task: checkpoint written after SIGTERM" >&2
+  fi
   exit 0
 fi
 exit "$rc"
