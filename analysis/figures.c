@@ -323,7 +323,10 @@ static void pad_range(double *lo, double *hi, double frac) {
         *hi = 1;
     }
     double span = *hi - *lo;
-    if (span <= 0) span = fabs(*hi) > 0 ? fabs(*hi) * 0.1 : 1;
+    /* A range that is zero up to rounding (every run scored the same) would make PLplot
+     * draw millions of tick and grid lines: treat it as a point. */
+    double scale = fmax(1.0, fmax(fabs(*lo), fabs(*hi)));
+    if (!(span > 1e-9 * scale)) span = fabs(*hi) > 0 ? fabs(*hi) * 0.1 : 1;
     *lo -= frac * span;
     *hi += frac * span;
 }
@@ -498,8 +501,14 @@ static void draw_sens(void *vctx) {
             dlo = fmin(dlo, d);
             dhi = fmax(dhi, d);
         }
-    /* Room for the value labels beside the bar ends. */
+    /* Room for the value labels beside the bar ends; every effect and the noise may be
+     * zero (a model that always predicts the majority class): keep a 1-point window. */
     double span = dhi - dlo;
+    if (!(span > 1e-9)) {
+        dlo -= 0.5;
+        dhi += 0.5;
+        span = 1.0;
+    }
     double xmin = dlo - 0.28 * span, xmax = dhi + 0.28 * span;
     double H = 170.0 + 70.0 * (double)n;
     double ymin = 0.4, ymax = (double)n + 0.6;

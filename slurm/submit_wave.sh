@@ -29,7 +29,7 @@ export MRPC_HOME=$home MRPC_BINDIR=$bindir MRPC_STUDY=$study
 
 submit() { # submit ARGS...: sbatch --parsable, or print it in dry-run mode
   if (( dry )); then
-    printf 'sbatch'; printf ' %q' "$@"; printf '\n' >&2
+    { printf 'sbatch'; printf ' %q' "$@"; printf '\n'; } >&2
     echo "DRYRUN"
   else
     sbatch --parsable "$@"

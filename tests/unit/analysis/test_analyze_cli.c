@@ -12,6 +12,7 @@
 
 #include "fsutil.h"
 #include "png_check.h"
+#include "runrec.h"
 #include "run_python.h"
 #include "synth_study.h"
 #include "testutil.h"
@@ -31,6 +32,45 @@ static char *slurp(const char *path) {
     mrpc_error err = {0};
     if (mrpc_file_read_all(path, 0, &text, &n, &err) != MRPC_OK) return NULL;
     return text;
+}
+
+/*
+ * A study whose runs all score the same and whose baseline repeats agree exactly: what a
+ * model that always predicts the majority class produces. Every range in the figures is
+ * then empty; the report must still come out, quickly and without PLplot warnings.
+ */
+static int write_flat_study(const char *dir) {
+    char runs[2200];
+    snprintf(runs, sizeof runs, "%s/runs", dir);
+    mrpc_error err = {0};
+    if (mrpc_mkdir_p(runs, &err) != MRPC_OK) return 0;
+    int32_t pred[408], labels[408];
+    for (int i = 0; i < 408; i++) {
+        pred[i] = 1;
+        labels[i] = i % 3 != 0;
+    }
+    const char *ids[] = {"s1-base-0", "s1-base-1", "s1-base-2", "s1-lr-lo", "s1-lr-hi", "s1-wd-lo", "s1-wd-hi",
+                         "g2-00", "g2-01", "g2-02", "b3-00", "b3-01", "b3-02"};
+    const char *stages[] = {"sensitivity", "sensitivity", "sensitivity", "sensitivity", "sensitivity",
+                            "sensitivity", "sensitivity", "grid", "grid", "grid", "bayes", "bayes", "bayes"};
+    const double lr[] = {1e-3, 1e-3, 1e-3, 1e-4, 1e-2, 1e-3, 1e-3, 1e-4, 1e-2, 1e-4, 3e-4, 2e-3, 5e-3};
+    const double wd[] = {0, 0, 0, 0, 0, 0.01, 0.1, 0.01, 0.1, 0.1, 0.05, 0.07, 0.02};
+    for (int r = 0; r < 13; r++) {
+        char path[2400];
+        snprintf(path, sizeof path, "%s/%s.h5", runs, ids[r]);
+        mrpc_hparam hp[3] = {{"learning_rate", MRPC_VALUE_FLOAT, lr[r], 0},
+                             {"weight_decay", MRPC_VALUE_FLOAT, wd[r], 0},
+                             {"seed", MRPC_VALUE_INT, (double)(42 + (r < 3 ? r : 0)), 42 + (r < 3 ? r : 0)}};
+        mrpc_runrec_meta meta = {ids[r], stages[r], "host", 1, "cpu", "fp32", NULL};
+        mrpc_runrec_writer *w = NULL;
+        if (mrpc_runrec_create(path, &meta, hp, 3, &w, &err) != MRPC_OK) return 0;
+        for (int k = 1; k <= 6; k++) mrpc_runrec_append_train(w, k, 0.6, 1e-3, 1.0, &err);
+        mrpc_runrec_append_eval(w, 6, 1, 272.0 / 408, 0.8, 0.6, &err);
+        mrpc_runrec_write_predictions(w, pred, labels, 408, &err);
+        mrpc_runrec_summary sum = {272.0 / 408, 0.8, 272.0 / 408, 1.0, 100.0};
+        if (mrpc_runrec_finish(w, MRPC_RUN_COMPLETED, NULL, &sum, &err) != MRPC_OK) return 0;
+    }
+    return 1;
 }
 
 static size_t count_of(const char *hay, const char *needle) {
@@ -156,6 +196,25 @@ int main(int argc, char **argv) {
     snprintf(args, sizeof args, "'%s' --out '%s/out/report.html/sub'", study, tmp);
     CHECK(analyze(args, log) == 4, "output under a file: exit 4");
     CHECK(analyze("--help", log) == 0, "--help exits 0");
+
+    /* Every run scores the same (flat ranges everywhere): quick, no PLplot warnings. */
+    char flat[2100], flat_out[2100], cmd_flat[8400];
+    snprintf(flat, sizeof flat, "%s/flat", tmp);
+    snprintf(flat_out, sizeof flat_out, "%s/flat-out", tmp);
+    if (CHECK(write_flat_study(flat), "flat study written")) {
+        snprintf(cmd_flat, sizeof cmd_flat, "timeout 60 '%s' '%s' --out '%s' >'%s' 2>&1", exe, flat, flat_out, log);
+        rc = run_shell(cmd_flat);
+        CHECK(rc == 0, "flat study analysed within 60 s (exit %d)", rc);
+        char *flat_log = slurp(log);
+        CHECK(flat_log && !strstr(flat_log, "PLPLOT WARNING"), "no PLplot warnings:\n%s", flat_log ? flat_log : "");
+        free(flat_log);
+        const char *figs[] = {"sensitivity_effects", "optimization_progress", "parallel_coordinates"};
+        for (int f = 0; f < 3; f++) {
+            char fig[2300];
+            snprintf(fig, sizeof fig, "%s/figures/%s.png", flat_out, figs[f]);
+            CHECK(mrpc_path_exists(fig), "%s drawn for a flat study", figs[f]);
+        }
+    }
 
     /* A study where nothing completed: the report is still written, and says so; exit 1. */
     char dead[2100], dead_out[2100];

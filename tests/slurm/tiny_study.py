@@ -1,0 +1,61 @@
+#!/usr/bin/python3
+"""Writes a tiny study shaped like the default one (17 / 20 / 4+4 tasks, so the array
+ranges of slurm/stage*.sh fit it) with a model and data small enough that a run takes
+about a second.
+
+    tiny_study.py DIR DATA_DIR [--slow]
+
+--slow makes every run take several seconds (for the requeue test)."""
+import os
+import sys
+
+
+def write(dir_, data, slow=False):
+    os.makedirs(dir_, exist_ok=True)
+    n_train = 2000 if slow else 64
+    dims = "dim: 64\n  n_layers: 2\n  n_heads: 2\n  hidden_dim: 256" if slow else \
+        "dim: 16\n  n_layers: 1\n  n_heads: 2\n  hidden_dim: 32"
+    with open(os.path.join(dir_, "base.yaml"), "w") as fh:
+        fh.write(f"""model:
+  path: random
+  {dims}
+  max_positions: 128
+data:
+  train: {data}/mrpc/train.tsv
+  validation: {data}/mrpc/dev.tsv
+  vocab: {data}/bert-base-uncased/vocab.txt
+  max_train_examples: {n_train}
+  max_eval_examples: 64
+num_epochs: 3
+train_batch_size: 16
+eval_batch_size: 64
+threads: 1
+progress_seconds: 0
+""")
+    with open(os.path.join(dir_, "study.yaml"), "w") as fh:
+        fh.write("""name: tiny
+seed: 3
+objective: {metric: accuracy, goal: maximize}
+base_config: base.yaml
+runs_dir: runs
+parameters:
+  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}
+  weight_decay: {distribution: uniform, min: 0.0, max: 0.1, baseline: 0.0}
+  adam_epsilon: {distribution: log_uniform_values, min: 1.0e-9, max: 1.0e-6, baseline: 1.0e-8}
+  warmup_steps: {distribution: int_uniform, min: 0, max: 10, baseline: 0}
+  dropout: {distribution: q_uniform, min: 0.0, max: 0.3, q: 0.05, baseline: 0.1}
+  max_seq_length: {distribution: categorical, values: [64, 96, 128], baseline: 128}
+  max_grad_norm: {distribution: uniform, min: 0.1, max: 5.0, baseline: 1.0}
+stages:
+  sensitivity:
+    top_k: 3
+    seeds: 3
+    levels: {weight_decay: [0.01, 0.1], warmup_steps: [2, 10], max_seq_length: [64, 96]}
+  grid: {levels: 3}
+  bayes: {budget: 8, wave_size: 4}
+slurm: {time: "00:10:00", cpus_per_task: 1, ranks_per_task: 1, throttle: 4, signal_seconds: 30}
+""")
+
+
+if __name__ == "__main__":
+    write(sys.argv[1], sys.argv[2], "--slow" in sys.argv)
