@@ -91,6 +91,8 @@ if(NOT MRPC_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(CMAKE_CUDA_ARCHITECTURES ${MRPC_CUDA_ARCHITECTURES})
+    # One CUDA runtime for the whole program: the shared one, as CUDA::cudart links it.
+    set(CMAKE_CUDA_RUNTIME_LIBRARY Shared)
     enable_language(CUDA)
     find_package(CUDAToolkit QUIET)
     if(CUDAToolkit_FOUND)

@@ -65,6 +65,7 @@ SlurmdTimeout=30
 MinJobAge=300
 KillWait=10
 MaxArraySize=10001
+SchedulerParameters=sched_interval=2
 NodeName=$host CPUs=$cpus RealMemory=$mem State=UNKNOWN
 PartitionName=debug Nodes=$host Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 CONF
