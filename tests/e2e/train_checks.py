@@ -245,6 +245,55 @@ def errors(a):
     check(r.returncode == 2, "unknown option exits 2")
 
 
+def hostile(a):
+    """Hostile values never reach a shell and never escape the study directory: the wave
+    reader refuses them with tasks.tsv:line:column, and the optimizer refuses them in a
+    study file. mrpc-train itself never runs a shell."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "slurm"))
+    import tiny_study
+    study_dir = os.path.join(a.work, "study")
+    tiny_study.write(study_dir, a.data)
+    opt = os.path.join(os.path.dirname(a.bin), "mrpc-optimize")
+    r = run(opt, ["next", "--study", os.path.join(study_dir, "study.yaml")])
+    check(r.returncode == 0 and "wave_dir=" in r.stdout, "a wave was planned")
+    wave = r.stdout.split("wave_dir=")[1].split("\n")[0]
+    tasks = os.path.join(wave, "tasks.tsv")
+    original = open(tasks).read()
+    canary = os.path.join(a.work, "pwned")
+    lines = original.split("\n")
+    cols = lines[1].split("\t")
+    hostile_rows = [
+        (1, f"x$(touch {canary})", "run_id with $(...)"),
+        (1, "a;rm -rf ~", "run_id with ;"),
+        (1, "it's", "run_id with a quote"),
+        (2, "../../../../tmp/evil.h5", "output outside the study"),
+        (2, "/tmp/evil.h5", "absolute output"),
+        (3, f"1e-3;touch {canary}", "hyperparameter with ;"),
+        (3, "`id`", "hyperparameter with backquotes"),
+    ]
+    for col, value, what in hostile_rows:
+        row = list(cols)
+        row[col] = value
+        with open(tasks, "w") as fh:
+            fh.write("\n".join([lines[0], "\t".join(row)] + lines[2:]))
+        r = run(a.bin, ["--wave", wave, "--task-id", "0", "-q"])
+        check(r.returncode == 2 and "tasks.tsv:2:" in r.stderr, f"{what}: refused with tasks.tsv:2:col ({r.stderr.strip()[:160]})")
+    with open(tasks, "w") as fh:
+        fh.write(original)
+    check(not os.path.exists(canary), "no hostile command ran")
+    check(not os.path.exists("/tmp/evil.h5"), "nothing written outside the study")
+    study = open(os.path.join(study_dir, "study.yaml")).read()
+    bad = study.replace('time: "00:10:00"', 'time: "00:10:00; touch ' + canary + '"')
+    path = os.path.join(a.work, "bad-study.yaml")
+    with open(path, "w") as fh:
+        fh.write(bad)
+    shutil.copy(os.path.join(study_dir, "base.yaml"), os.path.join(a.work, "base.yaml"))
+    r = run(opt, ["next", "--study", path, "--dry-run"])
+    check(r.returncode == 2 and "bad-study.yaml:" in r.stderr and "time" in r.stderr,
+          f"hostile Slurm value refused with file:line:col: {r.stderr.strip()[:200]}")
+    check(not os.path.exists(canary), "still nothing ran")
+
+
 def base(a):
     """distilbert-base-uncased shapes (random weights), a few steps on a slice of MRPC."""
     cfg = os.path.join(a.work, "run.yaml")
@@ -265,7 +314,7 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--data", required=True)
     ap.add_argument("--work", required=True)
-    ap.add_argument("check", choices=["small", "determinism", "resume", "diverged", "errors", "base"])
+    ap.add_argument("check", choices=["small", "determinism", "resume", "diverged", "errors", "hostile", "base"])
     a = ap.parse_args()
     a.bin = os.path.abspath(a.bin)
     shutil.rmtree(a.work, ignore_errors=True)
