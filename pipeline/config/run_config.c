@@ -117,15 +117,19 @@ static size_t key_index(const mrpc_config_key *key) { return (size_t)(key - sche
 /* ---- value handling ---------------------------------------------------------------- */
 
 /*
- * Expands ${VAR} and ${VAR:-fallback} in `in` into `out`. An unset variable without a
- * fallback is an error (a silently empty data path would fail much later, far from
- * its cause).
+ * Expands ${VAR} and ${VAR:-fallback} in `in` into `out`; "$$" is a literal "$". An
+ * unset variable without a fallback is an error (a silently empty data path would fail
+ * much later, far from its cause).
  */
 static mrpc_status expand_env(const char *in, char *out, size_t out_size, const char *source, long line, long col,
                               const char *field, mrpc_error *err) {
     size_t o = 0;
     for (const char *p = in; *p;) {
-        if (p[0] == '$' && p[1] == '{') {
+        if (p[0] == '$' && p[1] == '$') {
+            if (o + 1 >= out_size) goto too_long;
+            out[o++] = '$';
+            p += 2;
+        } else if (p[0] == '$' && p[1] == '{') {
             const char *end = strchr(p + 2, '}');
             if (!end) return mrpc_error_set(err, MRPC_ERR_INVALID, source, line, col, field, "unterminated ${ in \"%s\"", in);
             char name[256], fallback[1024];
@@ -561,6 +565,16 @@ static void write_key(strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_
         sb_append(sb, "null");
     } else if (key->type == MRPC_CONFIG_FLOAT || key->type == MRPC_CONFIG_INT) {
         sb_append(sb, "%s", text);
+    } else if (key->type == MRPC_CONFIG_PATH && strchr(text, '$')) {
+        /* Paths are expanded when read: print a literal "$" as "$$" so it reads back. */
+        char escaped[2 * MRPC_PATH_MAX];
+        size_t o = 0;
+        for (const char *p = text; *p && o + 2 < sizeof escaped; p++) {
+            if (*p == '$') escaped[o++] = '$';
+            escaped[o++] = *p;
+        }
+        escaped[o] = '\0';
+        sb_quoted(sb, escaped);
     } else {
         sb_quoted(sb, text);
     }

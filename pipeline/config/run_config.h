@@ -25,7 +25,8 @@
  *
  * Errors name the file, line and column and the key: unknown keys, wrong types
  * ("expected a number"), values out of range ("learning_rate must be > 0").
- * String values may use ${VAR} for environment variables.
+ * Path values may use ${VAR} and ${VAR:-fallback} for environment variables; "$$" is a
+ * literal "$".
  */
 #ifndef MRPC_CONFIG_RUN_CONFIG_H
 #define MRPC_CONFIG_RUN_CONFIG_H

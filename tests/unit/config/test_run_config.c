@@ -130,6 +130,12 @@ static void test_set_and_env(void) {
     CHECK(strcmp(cfg.vocab_path, "/data/x/vocab.txt") == 0, "env expanded: %s", cfg.vocab_path);
     CHECK_OK(mrpc_run_config_set_assignment(&cfg, "data.vocab=${MRPC_SURELY_UNSET_VAR:-fallback}/v.txt", &err), &err);
     CHECK(strcmp(cfg.vocab_path, "fallback/v.txt") == 0, "fallback used: %s", cfg.vocab_path);
+    CHECK_OK(mrpc_run_config_set_assignment(&cfg, "data.vocab=/a/$${NOT_EXPANDED}/$$x", &err), &err);
+    CHECK(strcmp(cfg.vocab_path, "/a/${NOT_EXPANDED}/$x") == 0, "$$ is a literal $: %s", cfg.vocab_path);
+    char *printed = NULL;
+    CHECK_OK(mrpc_run_config_to_yaml(&cfg, 0, &printed, &err), &err);
+    CHECK(printed && strstr(printed, "vocab: \"/a/$${NOT_EXPANDED}/$$x\""), "a literal $ prints as $$");
+    free(printed);
     CHECK_OK(mrpc_run_config_set_assignment(&cfg, "run_id=a;rm -rf", &err), &err);
     CHECK(mrpc_run_config_finalize(&cfg, 0.1, 0.1, 0.2, &err) == MRPC_ERR_INVALID && strcmp(err.field, "run_id") == 0,
           "unsafe run_id refused at finalize");
