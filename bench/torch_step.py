@@ -9,8 +9,8 @@ torch.autocast('cpu', dtype=torch.bfloat16) (fp32 master weights and optimizer).
 
     OPENBLAS_NUM_THREADS=2 /usr/bin/python3 bench/torch_step.py --threads 2 --batch 32 --seq 128
 
-Prints one line per timed step and last `tokens_per_second=<v>` (median step) and
-`peak_rss_mb=<v>` (getrusage ru_maxrss). Run it with OPENBLAS_NUM_THREADS equal to --threads:
+Prints one line per timed step, then `median_step_s`, `min_step_s`, `peak_rss_mb`
+(getrusage ru_maxrss) and last `tokens_per_second=<v>` (median step). Run it with OPENBLAS_NUM_THREADS equal to --threads:
 torch's fp32 matmul runs in OpenBLAS here and ignores torch.set_num_threads.
 """
 import argparse
@@ -82,8 +82,10 @@ def main():
             times.append(dt)
     med = statistics.median(times)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
-    print("torch=%s precision=%s threads=%d batch=%d seq=%d median_step_s=%.4f"
-          % (torch.__version__, a.precision, a.threads, a.batch, a.seq, med))
+    print("torch=%s precision=%s threads=%d batch=%d seq=%d"
+          % (torch.__version__, a.precision, a.threads, a.batch, a.seq))
+    print("median_step_s=%.4f" % med)
+    print("min_step_s=%.4f" % min(times))
     print("peak_rss_mb=%.1f" % rss_mb)
     print("tokens_per_second=%.1f" % (a.batch * a.seq / med))
 

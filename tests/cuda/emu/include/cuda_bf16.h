@@ -1,0 +1,1 @@
+/* empty: the emulated kernels use integer bf16 rounding */
