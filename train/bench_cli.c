@@ -24,6 +24,7 @@
 
 static void usage(FILE *f) {
     fprintf(f, "usage: mrpc-train bench [--batch B] [--seq L] [--steps N] [--warmup W] [--precision fp32|bf16]\n"
+               "                        [--backend cpu|cuda]\n"
                "                        [--threads N] [--chunk-tokens N] [--no-prune] [--profile] [--seed S]\n"
                "Times full training steps (forward, backward, clipping, AdamW) of distilbert-base-uncased\n"
                "on random weights and tokens. Last line: tokens_per_second=<value>.\n");
@@ -46,6 +47,7 @@ int mrpc_bench_cli_main(int argc, char **argv) {
     int64_t B = 32, L = 128, steps = 5, warmup = 1, threads = 2, chunk = 0, seed = 1234;
     int no_prune = 0, profile = 0;
     mrpc_precision prec = MRPC_PRECISION_FP32;
+    mrpc_backend_kind kind = MRPC_BACKEND_CPU;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         int64_t *target = NULL;
@@ -61,6 +63,15 @@ int mrpc_bench_cli_main(int argc, char **argv) {
         } else if (strcmp(a, "--precision") == 0 && i + 1 < argc) {
             if (!mrpc_precision_parse(argv[++i], &prec)) {
                 fprintf(stderr, "mrpc-train bench: --precision must be fp32 or bf16, got '%s'\n", argv[i]);
+                return 2;
+            }
+            continue;
+        } else if (strcmp(a, "--backend") == 0 && i + 1 < argc) {
+            const char *b = argv[++i];
+            if (strcmp(b, "cpu") == 0) kind = MRPC_BACKEND_CPU;
+            else if (strcmp(b, "cuda") == 0) kind = MRPC_BACKEND_CUDA;
+            else {
+                fprintf(stderr, "mrpc-train bench: --backend must be cpu or cuda, got '%s'\n", b);
                 return 2;
             }
             continue;
@@ -94,7 +105,9 @@ int mrpc_bench_cli_main(int argc, char **argv) {
     }
     mrpc_model_dims dims;
     mrpc_model_dims_default(&dims);
-    mrpc_model_options o = {.backend = MRPC_BACKEND_CPU, .precision = prec, .n_threads = (int)threads,
+    /* A GPU takes the whole batch in one pass unless --chunk-tokens says otherwise. */
+    if (kind == MRPC_BACKEND_CUDA && chunk == 0) chunk = B * L;
+    mrpc_model_options o = {.backend = kind, .precision = prec, .n_threads = (int)threads,
                             .max_batch = (int)B, .max_seq = (int)L, .chunk_tokens = (int)chunk,
                             .no_prune = no_prune, .profile = profile};
     mrpc_error err = {0};
@@ -163,6 +176,8 @@ int mrpc_bench_cli_main(int argc, char **argv) {
             rc = 1;
             break;
         }
+        mrpc_backend *be = mrpc_model_backend(m);
+        if (be->ops->synchronize) be->ops->synchronize(be); /* queued device work counts */
         double s2 = mrpc_seconds_now();
         printf("%s %lld time_s=%.4f fwd_bwd_s=%.4f clip_adamw_s=%.4f loss=%.5f grad_norm=%.4f\n",
                k < warmup ? "warmup" : "step", (long long)k, s2 - s0, s1 - s0, s2 - s1, loss / (double)B, norm);

@@ -10,6 +10,10 @@
 #include <unistd.h>
 
 #include "batcher.h"
+#if defined(MRPC_HAVE_NCCL)
+#include "cuda_backend.h"
+#include "dist_nccl.h"
+#endif
 #include "fsutil.h"
 #include "lr_schedule.h"
 #include "metrics.h"
@@ -20,6 +24,24 @@
 #include "timeutil.h"
 #include "token_cache.h"
 #include "tokenizer.h"
+
+/*
+ * The data-parallel gradient sum, bucketed: the model reports each range of the
+ * gradient slab as soon as the backward pass has finished it (head first, embeddings
+ * last), and the range's all-reduce starts at once, so communication overlaps with the
+ * backward pass of the blocks below. Every rank posts the same buckets in the same order
+ * (a rank with no rows, or one that failed, posts the rest after its backward pass).
+ */
+typedef struct grad_sync {
+    mrpc_dist         *dist;
+    float             *grads;
+    size_t             n_buckets, posted;
+    size_t            *offset, *count;  /* [n_buckets] the model's schedule */
+    mrpc_dist_request *req;             /* [n_buckets] */
+    mrpc_status        status;          /* first failure of a post/test/wait */
+    mrpc_error         err;
+    double             seconds;         /* time spent posting and waiting (not hidden) */
+} grad_sync;
 
 /* Everything one run holds; lives on the stack of mrpc_train_run. */
 typedef struct train_ctx {
@@ -35,6 +57,13 @@ typedef struct train_ctx {
     mrpc_model         *model;
     mrpc_model_dropouts dropouts;
     mrpc_runrec_writer *record;      /* rank 0 only */
+    grad_sync           sync;        /* bucketed gradient all-reduce (several CPU ranks) */
+    int                 bucketed;
+    int                 on_gpu;      /* CUDA backend: gradients live on the device */
+    int                 device;      /* this rank's GPU */
+#if defined(MRPC_HAVE_NCCL)
+    mrpc_nccl          *nccl;        /* gradient all-reduce between GPUs (several ranks) */
+#endif
     char               *config_yaml; /* resolved config, as recorded */
     uint64_t            config_hash;
 
@@ -73,6 +102,18 @@ static void format_duration(double seconds, char *buf, size_t size) {
 static int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 /* ---- set-up ------------------------------------------------------------------------- */
+
+/* Several ranks on GPUs: one device per rank of a node, and NCCL between them. */
+static mrpc_status choose_gpu(train_ctx *c, mrpc_error *err) {
+#if defined(MRPC_HAVE_NCCL)
+    c->device = mrpc_nccl_pick_device(c->dist);
+    return MRPC_OK;
+#else
+    return mrpc_error_set(err, MRPC_ERR_UNSUPPORTED, NULL, 0, 0, "backend",
+                          "training on CUDA with %d ranks needs NCCL, which this build lacks (configure with "
+                          "-DMRPC_NCCL=ON)", c->n_ranks);
+#endif
+}
 
 static mrpc_status load_data(train_ctx *c, mrpc_error *err) {
     const mrpc_run_config *cfg = c->cfg;
@@ -126,7 +167,7 @@ static mrpc_status build_model(train_ctx *c, mrpc_error *err) {
     const mrpc_run_config *cfg = c->cfg;
     mrpc_model_options opts;
     memset(&opts, 0, sizeof opts);
-    opts.backend = strcmp(cfg->backend, "cuda") == 0 ? MRPC_BACKEND_CUDA : MRPC_BACKEND_CPU;
+    opts.backend = c->on_gpu ? MRPC_BACKEND_CUDA : MRPC_BACKEND_CPU;
     opts.precision = strcmp(cfg->precision, "bf16") == 0 ? MRPC_PRECISION_BF16 : MRPC_PRECISION_FP32;
     opts.n_threads = choose_threads(c);
     int64_t rows = ceil_div(cfg->train_batch_size > cfg->eval_batch_size ? cfg->train_batch_size : cfg->eval_batch_size,
@@ -134,6 +175,10 @@ static mrpc_status build_model(train_ctx *c, mrpc_error *err) {
     opts.max_batch = (int)rows;
     size_t longest = c->train.max_len > c->valid.max_len ? c->train.max_len : c->valid.max_len;
     opts.max_seq = (int)longest;
+    opts.device = c->device;
+    /* A GPU wants the whole local batch in one pass (fewer launches, bigger GEMMs); the CPU
+     * keeps the default micro-batch, which bounds activation memory. */
+    if (c->on_gpu) opts.chunk_tokens = opts.max_batch * opts.max_seq;
     mrpc_status s;
     if (strcmp(cfg->model_path, "random") == 0) {
         mrpc_model_dims dims;
@@ -295,6 +340,73 @@ static void close_record(train_ctx *c, mrpc_run_status status, const char *reaso
 
 /* ---- the loop ----------------------------------------------------------------------- */
 
+/* ---- bucketed gradient all-reduce ---------------------------------------------------- */
+
+static mrpc_status sync_init(train_ctx *c, mrpc_error *err) {
+    grad_sync *g = &c->sync;
+    memset(g, 0, sizeof *g);
+    g->dist = c->dist;
+    g->n_buckets = mrpc_model_grad_buckets(c->model, NULL, NULL, 0);
+    g->offset = calloc(g->n_buckets, sizeof *g->offset);
+    g->count = calloc(g->n_buckets, sizeof *g->count);
+    g->req = calloc(g->n_buckets, sizeof *g->req);
+    if (!g->offset || !g->count || !g->req) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
+    mrpc_model_grad_buckets(c->model, g->offset, g->count, g->n_buckets);
+    g->grads = mrpc_model_grads(c->model, NULL);
+    return MRPC_OK;
+}
+
+static void sync_free(grad_sync *g) {
+    free(g->offset);
+    free(g->count);
+    free(g->req);
+    memset(g, 0, sizeof *g);
+}
+
+/* Posts the next bucket of the schedule, and lets the earlier ones progress. */
+static void sync_post_next(grad_sync *g) {
+    double t0 = mrpc_seconds_now();
+    size_t k = g->posted++;
+    if (g->status == MRPC_OK) {
+        g->status = mrpc_dist_iallreduce_sum_f32(g->dist, g->grads + g->offset[k], g->count[k], &g->req[k], &g->err);
+    }
+    for (size_t j = 0; j < k && g->status == MRPC_OK; j++) g->status = mrpc_dist_test(g->dist, &g->req[j], NULL, &g->err);
+    g->seconds += mrpc_seconds_now() - t0;
+}
+
+/* The model's hook: a range is final. It must be the next one of the schedule. */
+static void on_grads_ready(void *ctx, size_t offset, size_t n_elems) {
+    grad_sync *g = ctx;
+    if (g->posted >= g->n_buckets || g->offset[g->posted] != offset || g->count[g->posted] != n_elems) {
+        if (g->status == MRPC_OK) {
+            g->status = mrpc_error_set(&g->err, MRPC_ERR_INTERNAL, NULL, 0, 0, NULL,
+                                       "gradient bucket out of order (%zu of %zu)", g->posted, g->n_buckets);
+        }
+        return;
+    }
+    sync_post_next(g);
+}
+
+/* Posts what the backward pass did not, then waits for every bucket. */
+static mrpc_status sync_finish(grad_sync *g, mrpc_error *err) {
+    while (g->posted < g->n_buckets) sync_post_next(g);
+    double t0 = mrpc_seconds_now();
+    for (size_t k = 0; k < g->n_buckets; k++) {
+        mrpc_error e = {0};
+        mrpc_status s = mrpc_dist_wait(g->dist, &g->req[k], &e);
+        if (s != MRPC_OK && g->status == MRPC_OK) {
+            g->status = s;
+            g->err = e;
+        }
+    }
+    g->seconds += mrpc_seconds_now() - t0;
+    mrpc_status s = g->status;
+    if (s != MRPC_OK && err) *err = g->err;
+    g->posted = 0;
+    g->status = MRPC_OK;
+    return s;
+}
+
 /* One optimizer step; sets *stop when a rank asked to stop, *diverged on NaN/inf. */
 static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch, int *stop, int *diverged,
                               mrpc_error *err) {
@@ -317,6 +429,14 @@ static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch
         mb.loss_scale = 1.0 / (double)b->global_size;
         s = mrpc_model_forward_backward(c->model, &mb, &loss_sum, NULL, err);
     }
+    if (c->bucketed) {
+        mrpc_error sync_err = {0};
+        mrpc_status ss = sync_finish(&c->sync, &sync_err);
+        if (s == MRPC_OK && ss != MRPC_OK) {
+            s = ss;
+            *err = sync_err;
+        }
+    }
     /* One small all-reduce per step carries the loss, the tokens, stop requests and
      * failures, so that every rank takes the same branch below. */
     int stop_local = c->opts->stop_requested && *c->opts->stop_requested;
@@ -327,8 +447,15 @@ static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch
     if (small[3] > 0) return mrpc_dist_agree(c->dist, s, err);
     size_t n = 0;
     float *grads = mrpc_model_grads(c->model, &n);
-    if (c->n_ranks > 1) {
-        s = mrpc_dist_allreduce_sum_f32(c->dist, grads, n, err);
+    if (c->n_ranks > 1 && !c->bucketed) {
+#if defined(MRPC_HAVE_NCCL)
+        if (c->on_gpu) {
+            /* Device gradients: NCCL on the backend's stream. */
+            s = mrpc_nccl_allreduce_sum_f32(c->nccl, grads, n, mrpc_backend_cuda_stream(mrpc_model_backend(c->model)),
+                                            err);
+        } else
+#endif
+            s = mrpc_dist_allreduce_sum_f32(c->dist, grads, n, err);
         if (s != MRPC_OK) return s;
     }
     double loss = small[0] / (double)b->global_size;
@@ -387,6 +514,10 @@ static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
 
 static void free_ctx(train_ctx *c) {
     mrpc_runrec_abandon(c->record);
+    sync_free(&c->sync);
+#if defined(MRPC_HAVE_NCCL)
+    mrpc_nccl_free(c->nccl);
+#endif
     mrpc_model_free(c->model);
     mrpc_batcher_free(&c->train_batches);
     mrpc_batcher_free(&c->eval_batches);
@@ -466,13 +597,25 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     }
 
     /* Data and model on every rank; the same parameters (and moments) everywhere. */
+    c->on_gpu = strcmp(cfg->backend, "cuda") == 0;
     s = load_data(c, err);
+    if (s == MRPC_OK && c->on_gpu && c->n_ranks > 1) s = choose_gpu(c, err);
     if (s == MRPC_OK) s = build_model(c, err);
     s = mrpc_dist_agree(dist, s, err);
+#if defined(MRPC_HAVE_NCCL)
+    if (s == MRPC_OK && c->on_gpu && c->n_ranks > 1) s = mrpc_nccl_create(dist, c->device, &c->nccl, err);
+#endif
     if (s == MRPC_OK && resuming && c->rank == 0) s = mrpc_resume_load_slabs(cfg->resume_checkpoint, c->model, err);
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, s, err);
     if (s == MRPC_OK) s = sync_parameters(c, err);
     if (s == MRPC_OK && resuming && c->n_ranks > 1) s = sync_moments(c, err);
+    if (s == MRPC_OK && c->n_ranks > 1 && !c->on_gpu) {
+        s = sync_init(c, err);
+        if (s == MRPC_OK) {
+            c->bucketed = 1;
+            mrpc_model_set_grad_ready(c->model, on_grads_ready, &c->sync);
+        }
+    }
     if (s != MRPC_OK) {
         char buf[1024];
         mrpc_error_format(err, buf, sizeof buf);
@@ -593,6 +736,12 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         fprintf(stderr, "mrpc-train: %s completed: accuracy %.4f f1 %.4f in %.1f s (%.0f tokens/s); record %s\n",
                 cfg->run_id, c->last_accuracy, c->last_f1, c->progress.train_seconds, result->tokens_per_second,
                 cfg->output);
+        if (c->bucketed) {
+            fprintf(stderr, "mrpc-train: %s gradient all-reduce over %d ranks: %.2f s not hidden by the backward "
+                            "pass, %.1f%% of the step time\n",
+                    cfg->run_id, c->n_ranks, c->sync.seconds,
+                    c->progress.compute_seconds > 0 ? 100.0 * c->sync.seconds / c->progress.compute_seconds : 0.0);
+        }
     }
     free_ctx(c);
     return MRPC_OK;

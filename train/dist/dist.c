@@ -19,13 +19,17 @@ static mrpc_status single_iallreduce(mrpc_dist *d, float *buf, size_t n, mrpc_di
     return MRPC_OK;
 }
 static mrpc_status single_wait(mrpc_dist *d, mrpc_dist_request *req, mrpc_error *err) { return MRPC_OK; }
+static mrpc_status single_test(mrpc_dist *d, mrpc_dist_request *req, int *done, mrpc_error *err) {
+    if (done) *done = 1;
+    return MRPC_OK;
+}
 static mrpc_status single_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_error *err) { return MRPC_OK; }
 static mrpc_status single_barrier(mrpc_dist *d, mrpc_error *err) { return MRPC_OK; }
 static void single_abort(mrpc_dist *d, int code) { exit(code); }
 static void single_finalize(mrpc_dist *d) {}
 
 static const mrpc_dist_impl single_impl = {
-    "single", single_allreduce, single_iallreduce, single_wait, single_bcast, single_barrier, single_abort,
+    "single", single_allreduce, single_iallreduce, single_wait, single_test, single_bcast, single_barrier, single_abort,
     single_finalize,
 };
 
@@ -83,6 +87,13 @@ mrpc_status mrpc_dist_iallreduce_sum_f32(mrpc_dist *dist, float *buf, size_t n, 
 mrpc_status mrpc_dist_wait(mrpc_dist *dist, mrpc_dist_request *req, mrpc_error *err) {
     if (!req->impl) return MRPC_OK;
     return dist->impl->wait(dist, req, err);
+}
+mrpc_status mrpc_dist_test(mrpc_dist *dist, mrpc_dist_request *req, int *done, mrpc_error *err) {
+    if (!req->impl) {
+        if (done) *done = 1;
+        return MRPC_OK;
+    }
+    return dist->impl->test(dist, req, done, err);
 }
 mrpc_status mrpc_dist_bcast(mrpc_dist *dist, void *buf, size_t n, int root, mrpc_error *err) {
     return dist->impl->bcast(dist, buf, n, root, err);

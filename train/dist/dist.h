@@ -66,6 +66,9 @@ mrpc_status mrpc_dist_allreduce_max_f64(mrpc_dist *dist, double *buf, size_t n_e
 mrpc_status mrpc_dist_iallreduce_sum_f32(mrpc_dist *dist, float *buf, size_t n_elems, mrpc_dist_request *req,
                                          mrpc_error *err);
 mrpc_status mrpc_dist_wait(mrpc_dist *dist, mrpc_dist_request *req, mrpc_error *err);
+/* Lets MPI make progress on `req` without blocking; *done (may be NULL) says whether it
+ * completed (then req is released as by mrpc_dist_wait). */
+mrpc_status mrpc_dist_test(mrpc_dist *dist, mrpc_dist_request *req, int *done, mrpc_error *err);
 
 /* Broadcasts n_bytes from `root` to every rank. */
 mrpc_status mrpc_dist_bcast(mrpc_dist *dist, void *buf, size_t n_bytes, int root, mrpc_error *err);

@@ -19,6 +19,7 @@ typedef struct mrpc_dist_impl {
     mrpc_status (*iallreduce_f32)(mrpc_dist *dist, float *buf, size_t n_elems, mrpc_dist_request *req,
                                   mrpc_error *err);
     mrpc_status (*wait)(mrpc_dist *dist, mrpc_dist_request *req, mrpc_error *err);
+    mrpc_status (*test)(mrpc_dist *dist, mrpc_dist_request *req, int *done, mrpc_error *err);
     mrpc_status (*bcast)(mrpc_dist *dist, void *buf, size_t n_bytes, int root, mrpc_error *err);
     mrpc_status (*barrier)(mrpc_dist *dist, mrpc_error *err);
     void (*abort)(mrpc_dist *dist, int code);

@@ -89,6 +89,19 @@ static mrpc_status mpi_wait(mrpc_dist *d, mrpc_dist_request *req, mrpc_error *er
     return mpi_check(rc, "MPI_Wait", d->rank, err);
 }
 
+static mrpc_status mpi_test(mrpc_dist *d, mrpc_dist_request *req, int *done, mrpc_error *err) {
+    MPI_Request *r = req->impl;
+    int flag = 0;
+    int rc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+    if (rc != MPI_SUCCESS) return mpi_check(rc, "MPI_Test", d->rank, err);
+    if (flag) {
+        free(r);
+        req->impl = NULL;
+    }
+    if (done) *done = flag;
+    return MRPC_OK;
+}
+
 static mrpc_status mpi_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_error *err) {
     char *p = buf;
     while (n > 0) {
@@ -122,7 +135,7 @@ static void mpi_finalize(mrpc_dist *d) {
 }
 
 static const mrpc_dist_impl mpi_impl = {
-    "mpi", mpi_allreduce, mpi_iallreduce, mpi_wait, mpi_bcast, mpi_barrier, mpi_abort, mpi_finalize,
+    "mpi", mpi_allreduce, mpi_iallreduce, mpi_wait, mpi_test, mpi_bcast, mpi_barrier, mpi_abort, mpi_finalize,
 };
 
 /* True when a launcher (mpirun, srun with PMI/PMIx) started this process among several. */

@@ -135,7 +135,8 @@ mrpc_status mrpc_model_create(const mrpc_model_dims *dims, const mrpc_model_opti
     }
     m->dims = *dims;
     m->opts = *opts;
-    mrpc_backend_options bo = {.kind = opts->backend, .precision = opts->precision, .n_threads = opts->n_threads};
+    mrpc_backend_options bo = {.kind = opts->backend, .precision = opts->precision, .n_threads = opts->n_threads,
+                               .device = opts->device};
     st = mrpc_backend_create(&bo, &m->be, err);
     if (st != MRPC_OK) {
         free(m);
@@ -410,7 +411,59 @@ static void forward(mrpc_model *m, const pass *ps, const mrpc_model_batch *bt) {
     o->linear_forward(be, m->logits, m->actd, P + lay->cls_w, P + lay->cls_b, B, C, L);     /* [B,L] */
 }
 
-static void backward(mrpc_model *m, const pass *ps, const mrpc_model_batch *bt) {
+/*
+ * The bucket schedule: stage 0 is the head, stage 1 + (n_layers - 1 - l) block l, the
+ * last stage the embeddings; each stage has its decayed range and its other range. The
+ * decayed part is laid out [wte wpe | block 0 | ... | block n-1 | head] and the other
+ * part [ln0 | block 0 | ... | head], so every range is contiguous.
+ */
+static void bucket_ranges(const mrpc_model *m, int stage, size_t off[2], size_t cnt[2]) {
+    const param_layout *lay = &m->lay;
+    const int nl = m->dims.n_layers;
+    size_t w_lo, w_hi, b_lo, b_hi;
+    if (stage == 0) {
+        w_lo = lay->pre_w, w_hi = lay->ln0_w, b_lo = lay->pre_b, b_hi = lay->total;
+    } else if (stage <= nl) {
+        int l = nl - stage;
+        w_lo = lay->layer[l].qkv_w;
+        w_hi = l + 1 < nl ? lay->layer[l + 1].qkv_w : lay->pre_w;
+        b_lo = lay->layer[l].qkv_b;
+        b_hi = l + 1 < nl ? lay->layer[l + 1].qkv_b : lay->pre_b;
+    } else {
+        w_lo = lay->wte;
+        w_hi = nl > 0 ? lay->layer[0].qkv_w : lay->pre_w;
+        b_lo = lay->ln0_w;
+        b_hi = nl > 0 ? lay->layer[0].qkv_b : lay->pre_b;
+    }
+    off[0] = w_lo, cnt[0] = w_hi - w_lo, off[1] = b_lo, cnt[1] = b_hi - b_lo;
+}
+
+void mrpc_model_set_grad_ready(mrpc_model *m, mrpc_grad_ready_fn fn, void *ctx) {
+    m->grad_ready = fn;
+    m->grad_ready_ctx = ctx;
+}
+
+size_t mrpc_model_grad_buckets(const mrpc_model *m, size_t *offsets, size_t *counts, size_t max) {
+    size_t n = 0;
+    for (int stage = 0; stage <= m->dims.n_layers + 1; stage++) {
+        size_t off[2], cnt[2];
+        bucket_ranges(m, stage, off, cnt);
+        for (int k = 0; k < 2; k++, n++)
+            if (n < max) offsets[n] = off[k], counts[n] = cnt[k];
+    }
+    return n;
+}
+
+/* Reports the two ranges of `stage` to the hook, when this is the last micro-batch. */
+static void buckets_ready(mrpc_model *m, int stage, int last) {
+    if (!last || !m->grad_ready) return;
+    size_t off[2], cnt[2];
+    bucket_ranges(m, stage, off, cnt);
+    m->grad_ready(m->grad_ready_ctx, off[0], cnt[0]);
+    m->grad_ready(m->grad_ready_ctx, off[1], cnt[1]);
+}
+
+static void backward(mrpc_model *m, const pass *ps, const mrpc_model_batch *bt, int last) {
     mrpc_backend *be = m->be;
     const mrpc_backend_ops *o = be->ops;
     const mrpc_model_dims *d = &m->dims;
@@ -425,6 +478,7 @@ static void backward(mrpc_model *m, const pass *ps, const mrpc_model_batch *bt) 
     o->dropout(be, m->dact, m->dact, &ps->s1, C, &ps->d_cls);
     o->relu_backward(be, m->dact, m->act, m->dact, (size_t)B * C);
     o->linear_backward(be, m->dcls, G + lay->pre_w, G + lay->pre_b, m->dact, m->xcls, P + lay->pre_w, B, C, C, 0);
+    buckets_ready(m, 0, last);
     if (m->opts.no_prune) {
         o->gather_first_backward(be, m->dres, m->dcls, &ps->s, C);                          /* [N,C] */
     }
@@ -454,12 +508,14 @@ static void backward(mrpc_model *m, const pass *ps, const mrpc_model_batch *bt) 
             o->gather_first_backward(be, m->dres, dx, &ps->s, C);                           /* residual, [N,C] */
         }
         o->linear_backward(be, m->dres, G + lp->qkv_w, G + lp->qkv_b, m->dqkv, xin, P + lp->qkv_w, N, C, 3 * C, 1);
+        buckets_ready(m, d->n_layers - l, last);
     }
     /* embeddings */
     o->dropout(be, m->dres, m->dres, &ps->s, C, &ps->d_emb);
     o->layernorm_backward(be, m->dres, G + lay->ln0_w, G + lay->ln0_b, m->dres, m->r0, P + lay->ln0_w, m->mean0,
                           m->rstd0, N, C);
     o->embedding_backward(be, G + lay->wte, G + lay->wpe, m->dres, m->ids_dev, &ps->s, C, d->pad_id);
+    buckets_ready(m, d->n_layers + 1, last);
 }
 
 /* Checks the batch; MRPC_ERR_INVALID naming the row. */
@@ -570,7 +626,7 @@ static mrpc_status run_batch(mrpc_model *m, const mrpc_model_batch *bt, int trai
                                   ps.loss_scale);
         }
         if (train) {
-            backward(m, &ps, bt);
+            backward(m, &ps, bt, b1 == bt->B);
         }
         if (be->ops->synchronize) {
             be->ops->synchronize(be);

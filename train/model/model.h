@@ -76,6 +76,7 @@ typedef struct mrpc_model_options {
                                        its keys/values, the only rows the loss depends on */
     int               profile;      /* 1: time every backend op (backend/profile.h; print
                                        with mrpc_backend_profile_report(mrpc_model_backend(m))) */
+    int               device;       /* CUDA device ordinal (one GPU per rank); ignored on the CPU */
 } mrpc_model_options;
 
 /*
@@ -219,6 +220,23 @@ mrpc_status mrpc_model_adamw_step(mrpc_model *m, const mrpc_adamw_hparams *hp, m
 float *mrpc_model_slab(mrpc_model *m, mrpc_slab_kind which, size_t *n_elems);
 float *mrpc_model_params(mrpc_model *m, size_t *n_elems);
 float *mrpc_model_grads(mrpc_model *m, size_t *n_elems);
+
+/*
+ * Gradient buckets, for overlapping the data-parallel all-reduce with the backward pass.
+ * The backward pass finishes the gradients of the head first, then of block n-1 down to
+ * block 0, then of the embeddings; each of these finishes two ranges of the slab (its
+ * weights among the decayed tensors, its biases and LayerNorm parameters among the
+ * others). With a hook set, forward_backward calls hook(ctx, offset, n_elems) for each
+ * range as soon as its gradients are final (during the last micro-batch), in the order of
+ * mrpc_model_grad_buckets, which lists all 2 * (n_layers + 2) ranges; together they cover
+ * the slab exactly once. The hook runs on the calling thread between backend ops; on
+ * backends whose ops are asynchronous (CUDA) the range may still be in flight, so it is
+ * meant for the CPU backend. NULL fn removes the hook.
+ */
+typedef void (*mrpc_grad_ready_fn)(void *ctx, size_t offset, size_t n_elems);
+void   mrpc_model_set_grad_ready(mrpc_model *m, mrpc_grad_ready_fn fn, void *ctx);
+/* Writes up to max ranges (offset, count) in hook order; returns how many there are. */
+size_t mrpc_model_grad_buckets(const mrpc_model *m, size_t *offsets, size_t *counts, size_t max);
 
 /* Host copies of a whole slab ([param_count] floats). */
 void mrpc_model_slab_to_host(mrpc_model *m, mrpc_slab_kind which, float *host);

@@ -57,6 +57,9 @@ struct mrpc_model {
     mrpc_model_dims    dims;
     mrpc_model_options opts;
     mrpc_backend      *be;
+    /* gradient bucket hook (model.h), called during the last micro-batch's backward */
+    mrpc_grad_ready_fn grad_ready;
+    void              *grad_ready_ctx;
     /* parameters */
     param_layout       lay;
     mrpc_param_view   *views;
