@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
-"""torch_cuda_step.py — the PyTorch GPU anchor for mrpc-cuda-bench: full DistilBERT training steps.
+"""torch_cuda_step.py — the PyTorch GPU anchor for `mrpc-train bench --backend cuda`: full DistilBERT training steps.
 
-Same work as bench/cuda_bench.c (and bench/torch_step.py on the CPU): distilbert-base-uncased
+Same work as `mrpc-train bench --backend cuda` (and bench/torch_step.py on the CPU): distilbert-base-uncased
 shapes (dim 768, 6 layers, 12 heads, 3072, vocab 30522, 512 positions), HF random init, random
 token ids with every row full length (no padding), labels 0/1, dropout 0.1/0.1/0.2 active,
 forward + backward + clip_grad_norm_(1.0) + AdamW (HF decay grouping, wd 0.01) + linear

@@ -16,6 +16,7 @@
 #include "mrpc_version.h"
 
 #include "fsutil.h"
+#include "strbuf.h"
 #include "strutil.h"
 #include "wave.h"
 
@@ -44,32 +45,6 @@ int mrpc_emit_wave_dir(const mrpc_study *st, mrpc_stage_kind stage, int wave, ch
 
 /* ---- text -------------------------------------------------------------------------- */
 
-typedef struct text { char *data; size_t len, cap; int failed; } text;
-
-static void add(text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void add(text *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = t->cap - t->len;
-        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) { t->failed = 1; return; }
-        if ((size_t)n < room) { t->len += (size_t)n; return; }
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < t->len + (size_t)n + 1) cap *= 2;
-        char *d = realloc(t->data, cap);
-        if (!d) { t->failed = 1; return; }
-        t->data = d;
-        t->cap = cap;
-    }
-}
-
 /* ---- the Slurm script -------------------------------------------------------------- */
 
 mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wave, size_t n_tasks,
@@ -83,45 +58,45 @@ mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wa
     }
     if (n_tasks == 0) return mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, NULL, "a wave needs tasks");
     const mrpc_slurm_settings *s = &st->slurm;
-    text t = {0};
-    add(&t, "#!/bin/bash\n");
-    add(&t, "# Slurm array job for wave %02d of the %s stage of study %s, written by mrpc-optimize.\n", wave,
+    mrpc_strbuf t = {0};
+    mrpc_strbuf_appendf(&t, "#!/bin/bash\n");
+    mrpc_strbuf_appendf(&t, "# Slurm array job for wave %02d of the %s stage of study %s, written by mrpc-optimize.\n", wave,
         mrpc_stage_name(stage), st->name);
-    add(&t, "# Array task i runs mrpc-train on row task_id = i of tasks.tsv (next to this file).\n");
-    add(&t, "# Submit with: sbatch %s/wave.sbatch\n#\n", wave_dir);
-    add(&t, "# Job name: mrpc, study, stage, wave.\n#SBATCH --job-name=mrpc-%s-%s-%02d\n", st->name,
+    mrpc_strbuf_appendf(&t, "# Array task i runs mrpc-train on row task_id = i of tasks.tsv (next to this file).\n");
+    mrpc_strbuf_appendf(&t, "# Submit with: sbatch %s/wave.sbatch\n#\n", wave_dir);
+    mrpc_strbuf_appendf(&t, "# Job name: mrpc, study, stage, wave.\n#SBATCH --job-name=mrpc-%s-%s-%02d\n", st->name,
         mrpc_stage_short(stage), wave);
     if (s->throttle > 0) {
-        add(&t, "# One array task per row of tasks.tsv, at most %lld running at once.\n", (long long)s->throttle);
-        add(&t, "#SBATCH --array=0-%zu%%%lld\n", n_tasks - 1, (long long)s->throttle);
+        mrpc_strbuf_appendf(&t, "# One array task per row of tasks.tsv, at most %lld running at once.\n", (long long)s->throttle);
+        mrpc_strbuf_appendf(&t, "#SBATCH --array=0-%zu%%%lld\n", n_tasks - 1, (long long)s->throttle);
     } else {
-        add(&t, "# One array task per row of tasks.tsv.\n#SBATCH --array=0-%zu\n", n_tasks - 1);
+        mrpc_strbuf_appendf(&t, "# One array task per row of tasks.tsv.\n#SBATCH --array=0-%zu\n", n_tasks - 1);
     }
-    add(&t, "# One log per task: %%A is the array job id, %%a the task id.\n#SBATCH --output=%s/logs/%%A_%%a.out\n",
+    mrpc_strbuf_appendf(&t, "# One log per task: %%A is the array job id, %%a the task id.\n#SBATCH --output=%s/logs/%%A_%%a.out\n",
         wave_dir);
-    add(&t, "# Wall-clock limit of one task.\n#SBATCH --time=%s\n", s->time);
-    add(&t, "# MPI ranks of one task (data-parallel training) and CPU cores for each.\n");
-    add(&t, "#SBATCH --ntasks=%lld\n#SBATCH --cpus-per-task=%lld\n", (long long)s->ranks_per_task,
+    mrpc_strbuf_appendf(&t, "# Wall-clock limit of one task.\n#SBATCH --time=%s\n", s->time);
+    mrpc_strbuf_appendf(&t, "# MPI ranks of one task (data-parallel training) and CPU cores for each.\n");
+    mrpc_strbuf_appendf(&t, "#SBATCH --ntasks=%lld\n#SBATCH --cpus-per-task=%lld\n", (long long)s->ranks_per_task,
         (long long)s->cpus_per_task);
-    if (s->gpus > 0) add(&t, "# GPUs of one task.\n#SBATCH --gpus=%lld\n", (long long)s->gpus);
-    if (s->partition[0]) add(&t, "# Partition.\n#SBATCH --partition=%s\n", s->partition);
-    if (s->account[0]) add(&t, "# Account charged.\n#SBATCH --account=%s\n", s->account);
-    add(&t, "# A preempted task is queued again and resumes from its checkpoint.\n#SBATCH --requeue\n");
-    add(&t, "# USR1 to this script %lld s before the time limit, passed on to mrpc-train so it can checkpoint.\n",
+    if (s->gpus > 0) mrpc_strbuf_appendf(&t, "# GPUs of one task.\n#SBATCH --gpus=%lld\n", (long long)s->gpus);
+    if (s->partition[0]) mrpc_strbuf_appendf(&t, "# Partition.\n#SBATCH --partition=%s\n", s->partition);
+    if (s->account[0]) mrpc_strbuf_appendf(&t, "# Account charged.\n#SBATCH --account=%s\n", s->account);
+    mrpc_strbuf_appendf(&t, "# A preempted task is queued again and resumes from its checkpoint.\n#SBATCH --requeue\n");
+    mrpc_strbuf_appendf(&t, "# USR1 to this script %lld s before the time limit, passed on to mrpc-train so it can checkpoint.\n",
         (long long)s->signal_seconds);
-    add(&t, "#SBATCH --signal=B:USR1@%lld\n\n", (long long)s->signal_seconds);
-    add(&t, "set -euo pipefail\n\n");
-    add(&t, "if [[ -z \"${SLURM_ARRAY_TASK_ID:-}\" ]]; then\n");
-    add(&t, "  echo \"wave.sbatch: not inside a Slurm array job; submit it with: sbatch $0\" >&2\n");
-    add(&t, "  exit 2\n");
-    add(&t, "fi\n\n");
+    mrpc_strbuf_appendf(&t, "#SBATCH --signal=B:USR1@%lld\n\n", (long long)s->signal_seconds);
+    mrpc_strbuf_appendf(&t, "set -euo pipefail\n\n");
+    mrpc_strbuf_appendf(&t, "if [[ -z \"${SLURM_ARRAY_TASK_ID:-}\" ]]; then\n");
+    mrpc_strbuf_appendf(&t, "  echo \"wave.sbatch: not inside a Slurm array job; submit it with: sbatch $0\" >&2\n");
+    mrpc_strbuf_appendf(&t, "  exit 2\n");
+    mrpc_strbuf_appendf(&t, "fi\n\n");
     /* The task body (array range check, srun, signal forwarding, requeue after a
      * checkpoint) lives in one place, slurm/task.sh, shared with the stage scripts. */
-    add(&t, "# The body of every task: slurm/task.sh of the mrpc-tune tree (MRPC_HOME) runs\n");
-    add(&t, "# srun mrpc-train --wave <this wave> --task-id $SLURM_ARRAY_TASK_ID, forwards USR1/TERM\n");
-    add(&t, "# so the trainer checkpoints, and requeues the task after a checkpoint.\n");
-    add(&t, "export MRPC_BINDIR=\"${MRPC_BINDIR:-%s}\"\n", bindir);
-    add(&t, "exec \"${MRPC_HOME:-%s}/slurm/task.sh\" %s\n", home, wave_dir);
+    mrpc_strbuf_appendf(&t, "# The body of every task: slurm/task.sh of the mrpc-tune tree (MRPC_HOME) runs\n");
+    mrpc_strbuf_appendf(&t, "# srun mrpc-train --wave <this wave> --task-id $SLURM_ARRAY_TASK_ID, forwards USR1/TERM\n");
+    mrpc_strbuf_appendf(&t, "# so the trainer checkpoints, and requeues the task after a checkpoint.\n");
+    mrpc_strbuf_appendf(&t, "export MRPC_BINDIR=\"${MRPC_BINDIR:-%s}\"\n", bindir);
+    mrpc_strbuf_appendf(&t, "exec \"${MRPC_HOME:-%s}/slurm/task.sh\" %s\n", home, wave_dir);
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");

@@ -253,6 +253,20 @@ static mrpc_status sync_moments(train_ctx *c, mrpc_error *err) {
     return s;
 }
 
+/* The model's view of a rank's batch (dropout, epoch and loss scale set by the caller). */
+static mrpc_model_batch model_batch_of(const mrpc_batch *b, uint64_t seed) {
+    mrpc_model_batch mb;
+    memset(&mb, 0, sizeof mb);
+    mb.B = b->n_rows;
+    mb.T = b->seq_len;
+    mb.ids = b->ids;
+    mb.lengths = b->lengths;
+    mb.labels = b->labels;
+    mb.example_index = b->example_index;
+    mb.seed = seed;
+    return mb;
+}
+
 /* ---- evaluation --------------------------------------------------------------------- */
 
 /* Evaluates on this rank's share of the validation set; every rank gets the metrics. */
@@ -271,14 +285,7 @@ static mrpc_status evaluate(train_ctx *c, double *loss_out, mrpc_metrics *metric
         const mrpc_batch *b;
         s = mrpc_batcher_get(&c->eval_batches, 0, k, 0, &b, err);
         if (s != MRPC_OK || b->n_rows == 0) continue;
-        mrpc_model_batch mb = {0};
-        mb.B = b->n_rows;
-        mb.T = b->seq_len;
-        mb.ids = b->ids;
-        mb.lengths = b->lengths;
-        mb.labels = b->labels;
-        mb.example_index = b->example_index;
-        mb.seed = (uint64_t)c->cfg->seed;
+        mrpc_model_batch mb = model_batch_of(b, (uint64_t)c->cfg->seed);
         double l = 0.0;
         s = mrpc_model_forward_eval(c->model, &mb, &l, local, NULL, err);
         loss_sum += l;
@@ -416,15 +423,8 @@ static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch
     mrpc_model_zero_grad(c->model);
     mrpc_status s = mrpc_batcher_get(&c->train_batches, epoch, step_in_epoch, 1, &b, err);
     if (s == MRPC_OK && b->n_rows > 0) {
-        mrpc_model_batch mb = {0};
-        mb.B = b->n_rows;
-        mb.T = b->seq_len;
-        mb.ids = b->ids;
-        mb.lengths = b->lengths;
-        mb.labels = b->labels;
-        mb.example_index = b->example_index;
+        mrpc_model_batch mb = model_batch_of(b, (uint64_t)cfg->seed);
         mb.epoch = (uint32_t)epoch;
-        mb.seed = (uint64_t)cfg->seed;
         mb.dropout = c->dropouts;
         mb.loss_scale = 1.0 / (double)b->global_size;
         s = mrpc_model_forward_backward(c->model, &mb, &loss_sum, NULL, err);

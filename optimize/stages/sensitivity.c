@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "stages.h"
+#include "strbuf.h"
 #include "strutil.h"
 
 void mrpc_sensitivity_levels(const mrpc_study *st, size_t k, double *low, int *has_low, double *high, int *has_high) {
@@ -185,32 +186,6 @@ mrpc_status mrpc_sensitivity_summarize(const mrpc_study *st, const mrpc_history 
 
 /* ---- sensitivity.yaml -------------------------------------------------------------- */
 
-typedef struct text { char *data; size_t len, cap; int failed; } text;
-
-static void add(text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void add(text *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = t->cap - t->len;
-        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) { t->failed = 1; return; }
-        if ((size_t)n < room) { t->len += (size_t)n; return; }
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < t->len + (size_t)n + 1) cap *= 2;
-        char *d = realloc(t->data, cap);
-        if (!d) { t->failed = 1; return; }
-        t->data = d;
-        t->cap = cap;
-    }
-}
-
 /* A number in round-trip form, or null. */
 static const char *num(char *buf, size_t size, double v) {
     if (!isfinite(v)) return "null";
@@ -221,44 +196,44 @@ static const char *num(char *buf, size_t size, double v) {
 mrpc_status mrpc_sensitivity_to_yaml(const mrpc_study *st, const mrpc_sensitivity_summary *s, char **out,
                                      mrpc_error *err) {
     *out = NULL;
-    text t = {0};
+    mrpc_strbuf t = {0};
     char a[40], b[40];
-    add(&t, "# Sensitivity analysis of study %s, written by mrpc-optimize.\n", st->name);
-    add(&t, "# effect: the largest |objective - baseline objective| over a parameter's levels\n");
-    add(&t, "# (a failed level counts as the worst objective seen); in objective units and in\n");
-    add(&t, "# units of the baseline's seed-to-seed standard deviation when >= 2 seeds ran.\n");
-    add(&t, "study: %s\nobjective: %s\ngoal: %s\n", st->name, st->metric, st->maximize ? "maximize" : "minimize");
-    add(&t, "complete: %s\nranked: %s\npending_runs: %zu\nfailed_runs: %zu\n", s->n_pending ? "false" : "true",
+    mrpc_strbuf_appendf(&t, "# Sensitivity analysis of study %s, written by mrpc-optimize.\n", st->name);
+    mrpc_strbuf_appendf(&t, "# effect: the largest |objective - baseline objective| over a parameter's levels\n");
+    mrpc_strbuf_appendf(&t, "# (a failed level counts as the worst objective seen); in objective units and in\n");
+    mrpc_strbuf_appendf(&t, "# units of the baseline's seed-to-seed standard deviation when >= 2 seeds ran.\n");
+    mrpc_strbuf_appendf(&t, "study: %s\nobjective: %s\ngoal: %s\n", st->name, st->metric, st->maximize ? "maximize" : "minimize");
+    mrpc_strbuf_appendf(&t, "complete: %s\nranked: %s\npending_runs: %zu\nfailed_runs: %zu\n", s->n_pending ? "false" : "true",
         s->ranked ? "true" : "false", s->n_pending, s->n_failed);
-    add(&t, "baseline:\n  runs: %zu\n  completed: %zu\n  objective: %s\n  seed_std: %s\n", s->n_baseline,
+    mrpc_strbuf_appendf(&t, "baseline:\n  runs: %zu\n  completed: %zu\n  objective: %s\n  seed_std: %s\n", s->n_baseline,
         s->n_baseline_completed, num(a, sizeof a, s->baseline_objective), num(b, sizeof b, s->seed_std));
-    add(&t, "worst_objective: %s\n", s->has_worst ? num(a, sizeof a, s->worst) : "null");
-    add(&t, "parameters:\n");
+    mrpc_strbuf_appendf(&t, "worst_objective: %s\n", s->has_worst ? num(a, sizeof a, s->worst) : "null");
+    mrpc_strbuf_appendf(&t, "parameters:\n");
     for (size_t c = 0; c < s->n_params; c++) {
         const mrpc_sensitivity_param *p = &s->params[c];
         const mrpc_param *sp = &st->space.params[p->index];
-        add(&t, "  %s:\n", sp->name);
-        if (p->rank) add(&t, "    rank: %d\n", p->rank);
-        else add(&t, "    rank: null\n");
-        add(&t, "    tuned: %s\n", p->tuned ? "true" : "false");
+        mrpc_strbuf_appendf(&t, "  %s:\n", sp->name);
+        if (p->rank) mrpc_strbuf_appendf(&t, "    rank: %d\n", p->rank);
+        else mrpc_strbuf_appendf(&t, "    rank: null\n");
+        mrpc_strbuf_appendf(&t, "    tuned: %s\n", p->tuned ? "true" : "false");
         char v[40];
         mrpc_param_format(sp, sp->baseline, v, sizeof v);
-        add(&t, "    baseline: %s\n", v);
+        mrpc_strbuf_appendf(&t, "    baseline: %s\n", v);
         for (int side = 0; side < 2; side++) {
             int has = side ? p->has_high : p->has_low;
             const char *nm = side ? "high" : "low";
-            if (!has) { add(&t, "    %s: null\n", nm); continue; }
+            if (!has) { mrpc_strbuf_appendf(&t, "    %s: null\n", nm); continue; }
             mrpc_param_format(sp, side ? p->high : p->low, v, sizeof v);
             mrpc_obs_state state = side ? p->high_state : p->low_state;
-            add(&t, "    %s: {value: %s, state: %s, objective: %s, change: %s%s}\n", nm, v, mrpc_obs_state_str(state),
+            mrpc_strbuf_appendf(&t, "    %s: {value: %s, state: %s, objective: %s, change: %s%s}\n", nm, v, mrpc_obs_state_str(state),
                 num(a, sizeof a, side ? p->obj_high : p->obj_low), num(b, sizeof b, side ? p->change_high : p->change_low),
                 (state != MRPC_OBS_COMPLETED && state != MRPC_OBS_PENDING) ? ", imputed: true" : "");
         }
-        add(&t, "    effect: %s\n    effect_in_seed_std: %s\n", num(a, sizeof a, p->effect), num(b, sizeof b, p->effect_noise));
+        mrpc_strbuf_appendf(&t, "    effect: %s\n    effect_in_seed_std: %s\n", num(a, sizeof a, p->effect), num(b, sizeof b, p->effect_noise));
     }
-    add(&t, "tuned: [");
-    for (size_t i = 0; i < s->n_tuned; i++) add(&t, "%s%s", i ? ", " : "", st->space.params[s->tuned[i]].name);
-    add(&t, "]\n");
+    mrpc_strbuf_appendf(&t, "tuned: [");
+    for (size_t i = 0; i < s->n_tuned; i++) mrpc_strbuf_appendf(&t, "%s%s", i ? ", " : "", st->space.params[s->tuned[i]].name);
+    mrpc_strbuf_appendf(&t, "]\n");
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "strbuf.h"
 #include "strutil.h"
 #include "yaml_doc.h"
 
@@ -516,55 +517,30 @@ size_t mrpc_run_config_hparams(const mrpc_run_config *cfg, mrpc_hparam *out, siz
     return n;
 }
 
-/* A growable string for the YAML writer. */
-typedef struct strbuf { char *data; size_t len, cap; int failed; } strbuf;
-
-static void sb_append(strbuf *sb, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void sb_append(strbuf *sb, const char *fmt, ...) {
-    if (sb->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(sb->data ? sb->data + sb->len : NULL, sb->data ? sb->cap - sb->len : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) { sb->failed = 1; return; }
-        if (sb->data && sb->len + (size_t)n < sb->cap) { sb->len += (size_t)n; return; }
-        size_t ncap = (sb->cap ? sb->cap * 2 : 1024) + (size_t)n;
-        char *nd = realloc(sb->data, ncap);
-        if (!nd) { sb->failed = 1; return; }
-        sb->data = nd;
-        sb->cap = ncap;
-    }
-}
-
 /* Double-quoted YAML scalar with escapes, always safe whatever the content. */
-static void sb_quoted(strbuf *sb, const char *s) {
-    sb_append(sb, "\"");
+static void sb_quoted(mrpc_strbuf *sb, const char *s) {
+    mrpc_strbuf_appendf(sb, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') sb_append(sb, "\\%c", *p);
-        else if (*p == '\n') sb_append(sb, "\\n");
-        else if (*p == '\t') sb_append(sb, "\\t");
-        else if (*p < 0x20 || *p == 0x7f) sb_append(sb, "\\x%02x", *p);
-        else sb_append(sb, "%c", *p);
+        if (*p == '"' || *p == '\\') mrpc_strbuf_appendf(sb, "\\%c", *p);
+        else if (*p == '\n') mrpc_strbuf_appendf(sb, "\\n");
+        else if (*p == '\t') mrpc_strbuf_appendf(sb, "\\t");
+        else if (*p < 0x20 || *p == 0x7f) mrpc_strbuf_appendf(sb, "\\x%02x", *p);
+        else mrpc_strbuf_appendf(sb, "%c", *p);
     }
-    sb_append(sb, "\"");
+    mrpc_strbuf_appendf(sb, "\"");
 }
 
-static void write_key(strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_key *key, int indent, int with_docs) {
+static void write_key(mrpc_strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_key *key, int indent, int with_docs) {
     const char *dot = strrchr(key->name, '.');
     const char *leaf = dot ? dot + 1 : key->name;
     char text[MRPC_PATH_MAX];
     mrpc_run_config_get_text(cfg, key->name, text, sizeof text);
-    sb_append(sb, "%*s%s: ", indent, "", leaf);
+    mrpc_strbuf_appendf(sb, "%*s%s: ", indent, "", leaf);
     const char *base = (const char *)cfg + key->offset;
     if (key->type == MRPC_CONFIG_FLOAT && isnan(*(const double *)base)) {
-        sb_append(sb, "null");
+        mrpc_strbuf_appendf(sb, "null");
     } else if (key->type == MRPC_CONFIG_FLOAT || key->type == MRPC_CONFIG_INT) {
-        sb_append(sb, "%s", text);
+        mrpc_strbuf_appendf(sb, "%s", text);
     } else if (key->type == MRPC_CONFIG_PATH && strchr(text, '$')) {
         /* Paths are expanded when read: print a literal "$" as "$$" so it reads back. */
         char escaped[2 * MRPC_PATH_MAX];
@@ -578,12 +554,12 @@ static void write_key(strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_
     } else {
         sb_quoted(sb, text);
     }
-    if (with_docs) sb_append(sb, "  # %s", key->doc);
-    sb_append(sb, "\n");
+    if (with_docs) mrpc_strbuf_appendf(sb, "  # %s", key->doc);
+    mrpc_strbuf_appendf(sb, "\n");
 }
 
 mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, char **out, mrpc_error *err) {
-    strbuf sb = {0};
+    mrpc_strbuf sb = {0};
     *out = NULL;
     /* Sections in schema order: keys without a dot at the top, then each section. */
     const char *sections[N_KEYS];
@@ -599,7 +575,7 @@ mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, c
     }
     for (size_t s = 0; s < n_sections; s++) {
         size_t len = (size_t)(strchr(sections[s], '.') - sections[s]);
-        sb_append(&sb, "%.*s:\n", (int)len, sections[s]);
+        mrpc_strbuf_appendf(&sb, "%.*s:\n", (int)len, sections[s]);
         for (size_t i = 0; i < N_KEYS; i++)
             if (strncmp(schema[i].name, sections[s], len) == 0 && schema[i].name[len] == '.')
                 write_key(&sb, cfg, &schema[i], 2, with_docs);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fsutil.h"
+#include "strbuf.h"
 #include "strutil.h"
 #include "yaml_doc.h"
 
@@ -21,32 +22,6 @@ void mrpc_wave_clear(mrpc_wave *w) {
 }
 
 /* ---- growable text ----------------------------------------------------------------- */
-
-typedef struct text { char *data; size_t len, cap; int failed; } text;
-
-static void text_add(text *t, const char *fmt, ...)
-#if defined(__GNUC__)
-    __attribute__((format(printf, 2, 3)))
-#endif
-    ;
-static void text_add(text *t, const char *fmt, ...) {
-    if (t->failed) return;
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        size_t room = t->cap - t->len;
-        int n = vsnprintf(t->data ? t->data + t->len : NULL, t->data ? room : 0, fmt, ap);
-        va_end(ap);
-        if (n < 0) { t->failed = 1; return; }
-        if ((size_t)n < room) { t->len += (size_t)n; return; }
-        size_t cap = t->cap ? t->cap * 2 : 4096;
-        while (cap < t->len + (size_t)n + 1) cap *= 2;
-        char *d = realloc(t->data, cap);
-        if (!d) { t->failed = 1; return; }
-        t->data = d;
-        t->cap = cap;
-    }
-}
 
 /* ---- cell validation --------------------------------------------------------------- */
 
@@ -268,10 +243,10 @@ mrpc_status mrpc_wave_format_tasks(const mrpc_wave *w, char **out, mrpc_error *e
     mrpc_run_config *scratch = malloc(sizeof *scratch);
     if (!scratch) return mrpc_error_set(err, MRPC_ERR_NOMEM, "tasks.tsv", 0, 0, NULL, "out of memory");
     mrpc_run_config_defaults(scratch);
-    text t = {0};
+    mrpc_strbuf t = {0};
     long cols[3 + MRPC_WAVE_MAX_KEYS] = {0};
     mrpc_status s = MRPC_OK;
-    text_add(&t, "task_id\trun_id\toutput");
+    mrpc_strbuf_appendf(&t, "task_id\trun_id\toutput");
     for (size_t k = 0; k < w->n_keys; k++) {
         s = check_key("tasks.tsv", 1, 0, w->keys[k], err);
         if (s != MRPC_OK) goto fail;
@@ -281,18 +256,18 @@ mrpc_status mrpc_wave_format_tasks(const mrpc_wave *w, char **out, mrpc_error *e
                 goto fail;
             }
         }
-        text_add(&t, "\t%s", w->keys[k]);
+        mrpc_strbuf_appendf(&t, "\t%s", w->keys[k]);
     }
-    text_add(&t, "\n");
+    mrpc_strbuf_appendf(&t, "\n");
     for (size_t i = 0; i < w->n_tasks; i++) {
         mrpc_wave_task task = w->tasks[i];
         task.line = (long)i + 2;
         s = check_task("tasks.tsv", w, &task, i, cols, scratch, err);
         if (s == MRPC_OK) s = check_unique("tasks.tsv", w, i, cols, err);
         if (s != MRPC_OK) goto fail;
-        text_add(&t, "%lld\t%s\t%s", (long long)task.task_id, task.run_id, task.output);
-        for (size_t k = 0; k < w->n_keys; k++) text_add(&t, "\t%s", task.values[k]);
-        text_add(&t, "\n");
+        mrpc_strbuf_appendf(&t, "%lld\t%s\t%s", (long long)task.task_id, task.run_id, task.output);
+        for (size_t k = 0; k < w->n_keys; k++) mrpc_strbuf_appendf(&t, "\t%s", task.values[k]);
+        mrpc_strbuf_appendf(&t, "\n");
     }
     if (t.failed) {
         s = mrpc_error_set(err, MRPC_ERR_NOMEM, "tasks.tsv", 0, 0, NULL, "out of memory");
@@ -310,14 +285,14 @@ fail:
 /* ---- wave.yaml --------------------------------------------------------------------- */
 
 /* A double-quoted YAML scalar: printable ASCII as is, \" \\ and \xNN for the rest. */
-static void add_quoted(text *t, const char *s) {
-    text_add(t, "\"");
+static void add_quoted(mrpc_strbuf *t, const char *s) {
+    mrpc_strbuf_appendf(t, "\"");
     for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') text_add(t, "\\%c", *p);
-        else if (*p < 0x20 || *p >= 0x7f) text_add(t, "\\x%02x", *p);
-        else text_add(t, "%c", *p);
+        if (*p == '"' || *p == '\\') mrpc_strbuf_appendf(t, "\\%c", *p);
+        else if (*p < 0x20 || *p >= 0x7f) mrpc_strbuf_appendf(t, "\\x%02x", *p);
+        else mrpc_strbuf_appendf(t, "%c", *p);
     }
-    text_add(t, "\"");
+    mrpc_strbuf_appendf(t, "\"");
 }
 
 static int is_hex16(const char *s) {
@@ -335,20 +310,20 @@ mrpc_status mrpc_wave_format_meta(const mrpc_wave *w, char **out, mrpc_error *er
         return mrpc_error_set(err, MRPC_ERR_INVALID, "wave.yaml", 0, 0, NULL,
                               "incomplete wave metadata (study, stage, wave, absolute paths, runs_dir, fixed_hash)");
     }
-    text t = {0};
-    text_add(&t, "# Wave metadata, written by mrpc-optimize; the tasks are in tasks.tsv.\n");
-    text_add(&t, "format: \"%s\"\nformat_version: %d\n", MRPC_WAVE_FORMAT, MRPC_WAVE_FORMAT_VERSION);
-    text_add(&t, "study: %s\nstage: %s\nwave: %d\n", w->study, w->stage, w->wave);
-    text_add(&t, "study_dir: ");
+    mrpc_strbuf t = {0};
+    mrpc_strbuf_appendf(&t, "# Wave metadata, written by mrpc-optimize; the tasks are in tasks.tsv.\n");
+    mrpc_strbuf_appendf(&t, "format: \"%s\"\nformat_version: %d\n", MRPC_WAVE_FORMAT, MRPC_WAVE_FORMAT_VERSION);
+    mrpc_strbuf_appendf(&t, "study: %s\nstage: %s\nwave: %d\n", w->study, w->stage, w->wave);
+    mrpc_strbuf_appendf(&t, "study_dir: ");
     add_quoted(&t, w->study_dir);
-    text_add(&t, "\nstudy_file: ");
+    mrpc_strbuf_appendf(&t, "\nstudy_file: ");
     add_quoted(&t, w->study_file);
-    text_add(&t, "\nbase_config: ");
+    mrpc_strbuf_appendf(&t, "\nbase_config: ");
     add_quoted(&t, w->base_config);
-    text_add(&t, "\nruns_dir: %s\nfixed_hash: \"%s\"\nn_tasks: %zu\ncolumns: [task_id, run_id, output", w->runs_dir,
+    mrpc_strbuf_appendf(&t, "\nruns_dir: %s\nfixed_hash: \"%s\"\nn_tasks: %zu\ncolumns: [task_id, run_id, output", w->runs_dir,
              w->fixed_hash, w->n_tasks);
-    for (size_t k = 0; k < w->n_keys; k++) text_add(&t, ", %s", w->keys[k]);
-    text_add(&t, "]\n");
+    for (size_t k = 0; k < w->n_keys; k++) mrpc_strbuf_appendf(&t, ", %s", w->keys[k]);
+    mrpc_strbuf_appendf(&t, "]\n");
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, "wave.yaml", 0, 0, NULL, "out of memory");

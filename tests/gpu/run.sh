@@ -57,14 +57,9 @@ if ! configure "$ARCH"; then
     fi
 fi
 grep -E "mrpc backend" "$LOGS/configure.txt"
-TARGETS="test_cuda_ops test_cuda_golden test_cuda_train mrpc-cuda-bench"
+TARGETS="test_cuda_ops test_cuda_golden test_cuda_train mrpc-train"
 if grep -q "mrpc backend NCCL: ON" "$LOGS/configure.txt"; then
     TARGETS="$TARGETS test_cuda_nccl"
-fi
-BENCH_CLI_CUDA=0
-if grep -q -- "--backend" "$ROOT/train/bench_cli.c" 2>/dev/null; then
-    BENCH_CLI_CUDA=1 # `mrpc-train bench --backend cuda` exists: time that too
-    TARGETS="$TARGETS mrpc-train"
 fi
 say "build: $TARGETS (-j$JOBS)"
 # shellcheck disable=SC2086
@@ -96,30 +91,20 @@ PASSED=$(grep -oE "[0-9]+% tests passed, [0-9]+ tests failed out of [0-9]+" "$LO
 
 # ---- 3. throughput: ours ------------------------------------------------------------------
 tps() { grep -oE "tokens_per_second=[0-9.]+" "$1" | tail -1 | cut -d= -f2; }
-ours_fp32="-" ours_bf16="-" cli_bf16="-"
+ours_fp32="-" ours_bf16="-"
 for p in fp32 bf16; do
-    say "mrpc-cuda-bench --precision $p (batch 32 x seq 128, $STEPS steps)"
-    if timeout 120 "$BUILD/bench/mrpc-cuda-bench" --precision $p --batch 32 --seq 128 --steps "$STEPS" --warmup 3 \
-        >"$LOGS/bench_ours_$p.txt" 2>&1; then
+    say "mrpc-train bench --backend cuda --precision $p (batch 32 x seq 128, $STEPS steps)"
+    if timeout 120 "$BUILD/mrpc-train" bench --backend cuda --precision $p --batch 32 --seq 128 --steps "$STEPS" \
+        --warmup 3 >"$LOGS/bench_ours_$p.txt" 2>&1; then
         v=$(tps "$LOGS/bench_ours_$p.txt")
         [ $p = fp32 ] && ours_fp32=$v || ours_bf16=$v
         grep -E "median_step_s|tokens_per_second" "$LOGS/bench_ours_$p.txt" | sed 's/^/    /'
     else
         status=1
         tail -5 "$LOGS/bench_ours_$p.txt"
-        say "mrpc-cuda-bench $p FAILED"
+        say "mrpc-train bench --backend cuda $p FAILED"
     fi
 done
-if [ $BENCH_CLI_CUDA = 1 ]; then
-    say "mrpc-train bench --backend cuda --precision bf16"
-    MRPC_TRAIN=$(find "$BUILD" -name mrpc-train -type f -perm -u+x | head -1)
-    if [ -n "$MRPC_TRAIN" ] && timeout 120 "$MRPC_TRAIN" bench --backend cuda --precision bf16 --batch 32 --seq 128 \
-        --steps "$STEPS" --warmup 3 >"$LOGS/bench_cli_bf16.txt" 2>&1; then
-        cli_bf16=$(tps "$LOGS/bench_cli_bf16.txt")
-    else
-        tail -5 "$LOGS/bench_cli_bf16.txt" 2>/dev/null
-    fi
-fi
 
 # ---- 4. throughput: PyTorch on the same GPU ------------------------------------------------
 torch_bf16="-" torch_fp32="-" TORCH_NOTE=""
@@ -165,7 +150,6 @@ echo "== tests/gpu/run.sh: $GPU_NAME x$N_GPUS, driver $DRIVER, architectures $AR
 echo "GPU tests: ${PASSED:-no ctest summary} (details: $LOGS/ctest.txt)"
 echo "DistilBERT-base training step, batch 32 x seq 128, tokens/s (median of $STEPS steps):"
 printf "  %-34s %12s\n" "mrpc cuda fp32" "$ours_fp32" "mrpc cuda bf16" "$ours_bf16"
-[ $BENCH_CLI_CUDA = 1 ] && printf "  %-34s %12s\n" "mrpc-train bench --backend cuda bf16" "$cli_bf16"
 printf "  %-34s %12s\n" "torch bf16 autocast" "$torch_bf16" "torch fp32" "$torch_fp32"
 printf "  %-34s %12s  %s\n" "ratio mrpc bf16 / torch bf16" "$R" "$VERDICT"
 printf "  %-34s %12s\n" "ratio mrpc fp32 / torch fp32" "$(ratio "$ours_fp32" "$torch_fp32")"
