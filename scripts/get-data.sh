@@ -41,9 +41,10 @@ declare -A sha256=(
 )
 safetensors_size=267954768   # bytes of model.safetensors on the Hub (main)
 
-msr=https://dl.fbaipublicfiles.com/senteval/senteval_data
-glue_dev_ids='https://firebasestorage.googleapis.com/v0/b/mtl-sentence-representations.appspot.com/o/data%2Fmrpc_dev_ids.tsv?alt=media&token=ec5c0836-31d5-48f4-b431-7480817f1adc'
-hub=https://huggingface.co/distilbert-base-uncased/resolve/main
+# Sources (overridable, e.g. with file:// URLs of a copy, which the tests use).
+msr=${MRPC_MSR_URL:-https://dl.fbaipublicfiles.com/senteval/senteval_data}
+glue_dev_ids=${MRPC_DEV_IDS_URL:-'https://firebasestorage.googleapis.com/v0/b/mtl-sentence-representations.appspot.com/o/data%2Fmrpc_dev_ids.tsv?alt=media&token=ec5c0836-31d5-48f4-b431-7480817f1adc'}
+hub=${MRPC_HUB_URL:-https://huggingface.co/distilbert-base-uncased/resolve/main}
 
 say() { echo "get-data: $*" >&2; }
 die() { say "error: $*"; exit 1; }
