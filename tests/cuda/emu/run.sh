@@ -32,7 +32,7 @@ mkdir -p "$W/gen" "$W/obj" "$W/bin"
 jobs=$(nproc 2>/dev/null || echo 2)
 
 echo "cuda-emu: building the CPU libraries in $BUILD"
-libs="mrpc_model mrpc_io mrpc_data mrpc_text mrpc_dist mrpc_backend mrpc_optim mrpc_testutil mrpc_core"
+libs="mrpc_golden_common mrpc_model mrpc_io mrpc_data mrpc_text mrpc_dist mrpc_backend mrpc_optim mrpc_testutil mrpc_core"
 # shellcheck disable=SC2086
 cmake --build "$BUILD" -j"$jobs" --target $libs >"$W/libs.log" 2>&1 || { tail -20 "$W/libs.log"; exit 1; }
 lib() { find "$BUILD" -name "lib$1.a" -not -path "*/cuda-emu/*" | head -1; }
@@ -44,7 +44,7 @@ if [ -n "$dnnl" ] && [ "${dnnl%NOTFOUND}" = "$dnnl" ]; then SYS="$SYS $dnnl"; fi
 
 INC="-I$ROOT/train/backend/cuda -I$ROOT/train/backend -I$ROOT/train/backend/cpu -I$ROOT/pipeline/core
      -I$ROOT/train/optim -I$ROOT/train/model -I$ROOT/train/dist -I$ROOT/train/data -I$ROOT/train/text
-     -I$ROOT/tests/testutil -I$BUILD/generated"
+     -I$ROOT/tests/testutil -I$ROOT/tests/golden -I$BUILD/generated"
 EMU="-I$HERE -I$HERE/include"
 echo "cuda-emu: compiling train/backend/cuda against the emulator"
 pids=()
