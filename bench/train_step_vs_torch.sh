@@ -8,12 +8,12 @@
 # Runs C and torch alternately (`--rounds` times each, so load from other processes hits
 # both sides alike) and prints a table: median and fastest step time, tokens/s (median),
 # peak RSS, and the ratios C/torch (the fastest-step ratio is the one least disturbed by
-# other processes on a shared machine). --bin defaults to build/bench/mrpc-bench-step (or $MRPC_BENCH_BIN); a
+# other processes on a shared machine). --bin defaults to build/release/mrpc-bench-step (or $MRPC_BENCH_BIN); a
 # full mrpc-train binary works too when given as "--bin 'mrpc-train bench'".
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)
-bin=${MRPC_BENCH_BIN:-$here/../build/bench/mrpc-bench-step}
+bin=${MRPC_BENCH_BIN:-$here/../build/release/mrpc-bench-step}
 batch=32 seq=128 steps=3 warmup=1 threads=2 precision=fp32 rounds=1
 while [ $# -gt 0 ]; do
     case $1 in
