@@ -8,8 +8,8 @@ set -euo pipefail
 build=${1:?usage: optimizer_emit_time.sh BUILD_DIR [RECORDS] [REPEATS]}
 records=${2:-1000}
 repeats=${3:-5}
-bin=$(ls "$build"/optimize/optimizer_emit_time "$build"/bench/optimizer_emit_time 2>/dev/null | head -n1 || true)
-opt="$build/optimize/mrpc-optimize"
+bin=$(ls "$build"/optimizer_emit_time 2>/dev/null | head -n1 || true)
+opt="$build/mrpc-optimize"
 [[ -n "$bin" && -x "$bin" && -x "$opt" ]] || { echo "optimizer_emit_time.sh: build optimizer_emit_time and mrpc-optimize first" >&2; exit 2; }
 dir=$(mktemp -d /tmp/mrpc-emit-time.XXXXXX)
 trap 'rm -rf "$dir"' EXIT

@@ -15,7 +15,7 @@ evals=${3:-50}
 here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-optimizer_quality.out}
 mkdir -p "$out"
-bin=$(ls "$build"/optimize/optimizer_quality "$build"/bench/optimizer_quality 2>/dev/null | head -n1 || true)
+bin=$(ls "$build"/optimizer_quality 2>/dev/null | head -n1 || true)
 [[ -n "$bin" && -x "$bin" ]] || { echo "optimizer_quality.sh: build $bin first (make optimizer_quality)" >&2; exit 2; }
 
 start=$(date +%s)

@@ -425,9 +425,9 @@ static void test_finalize_and_running(void) {
 
 /* Runs the tool; returns its exit code and its stdout in out (size). */
 static int run_tool(const char *args, char *out, size_t size) {
-    const char *bin = getenv("MRPC_BINARY_DIR");
+    const char *bin = getenv("MRPC_OPTIMIZE"); /* the mrpc-optimize under test (CMake passes it) */
     char cmd[4096];
-    snprintf(cmd, sizeof cmd, "%s/optimize/mrpc-optimize %s 2>/dev/null", bin ? bin : ".", args);
+    snprintf(cmd, sizeof cmd, "'%s' %s 2>/dev/null", bin ? bin : "./mrpc-optimize", args);
     FILE *p = popen(cmd, "r");
     if (!p) return -1;
     size_t n = fread(out, 1, size - 1, p);
