@@ -150,6 +150,19 @@ def determinism(a):
     r3 = run(a.bin, ["--config", cfg, "-q", "--set", "output=runs/c.h5", "--set", "seed=8"])
     with h5py.File(os.path.join(a.work, "runs/c.h5"), "r") as f:
         check(f["train/loss"][:].tobytes() != x["train/loss"].tobytes(), "another seed gives another run")
+    # tests/gpu/compare_records.py (CPU vs GPU records in tests/gpu/run.sh) on CPU records: a run with
+    # another thread count matches, another seed does not
+    r4 = run(a.bin, ["--config", cfg, "-q", "--set", "output=runs/d.h5", "--set", "threads=2"])
+    check(r4.returncode == 0, "run with 2 threads completed")
+    compare = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "gpu", "compare_records.py")
+    same = subprocess.run([sys.executable, compare, "runs/a.h5", "runs/d.h5", "--eval-examples", "408"],
+                          capture_output=True, text=True)
+    check(same.returncode == 0 and "all checks hold" in same.stdout,
+          "compare_records: 1 and 2 threads match (rtol 1e-3)" + ("" if same.returncode == 0 else "\n" + same.stdout))
+    other = subprocess.run([sys.executable, compare, "runs/a.h5", "runs/c.h5", "--eval-examples", "408"],
+                           capture_output=True, text=True)
+    check(other.returncode == 1 and "FAIL train/loss" in other.stdout and "FAIL hparams/seed" in other.stdout,
+          "compare_records: another seed is reported as a mismatch")
 
 
 def resume(a):
