@@ -29,7 +29,7 @@ while [ $# -gt 0 ]; do
     *) echo "train_step_vs_torch.sh: unknown option $1" >&2; exit 2 ;;
     esac
 done
-py=/usr/bin/python3
+py=${PYTHON:-/usr/bin/python3}  # a python with torch (PyTorch 1.13 from Debian by default)
 case $precision in
 fp32|bf16) precs=$precision ;;
 both) precs="fp32 bf16" ;;

@@ -82,11 +82,11 @@ static void check_gpu_properties(const char *ckpt, const golden_dump *d) {
                   "cuda: two forward/backward passes with dropout are bitwise identical");
             printf("dropout on: cuda loss %.9g, cpu loss %.9g\n", l0, lc);
             CHECK_CLOSE(l0, lc, 1e-6, 1e-6, "cuda vs cpu loss with dropout (identical masks)");
-            golden_compare("cuda vs cpu gradients with dropout", g0, gc, n, (golden_tol){0, 2e-6, 1e-3}, 1);
+            golden_compare("cuda vs cpu gradients with dropout", g0, gc, n, (golden_tol){0, 2e-6, 1e-3, 0}, 1);
             CHECK_CLOSE(lu, l0, 1e-6, 1e-6, "cuda: last-layer pruning off");
-            golden_compare("cuda: last-layer pruning off", gu, g0, n, (golden_tol){0, 1e-6, 1e-4}, 1);
+            golden_compare("cuda: last-layer pruning off", gu, g0, n, (golden_tol){0, 1e-6, 1e-4, 0}, 1);
             CHECK_CLOSE(lk, l0, 1e-6, 1e-6, "cuda: micro-batches of <= 32 tokens");
-            golden_compare("cuda: micro-batches of <= 32 tokens", gk, g0, n, (golden_tol){0, 1e-6, 1e-4}, 1);
+            golden_compare("cuda: micro-batches of <= 32 tokens", gk, g0, n, (golden_tol){0, 1e-6, 1e-4, 0}, 1);
         } else {
             CHECK(0, "out of memory");
         }
@@ -128,8 +128,8 @@ int main(int argc, char **argv) {
     printf("golden (cuda): %s (%zu records), precision %s\n", ref, d.n, mrpc_precision_name(prec));
     if (prec == MRPC_PRECISION_FP32) {
         /* the CPU fast path's fp32 tolerances (tests/golden/test_golden.c explains them) */
-        const golden_tol t_logits = {0, 1e-5, 1e-4}, t_grad = {0, 2e-6, 1e-3}, t_loss = {0, 1e-6, 1e-5},
-                  t_final = {0, 3e-5, 1e-4};
+        const golden_tol t_logits = {0, 1e-5, 1e-4, 0}, t_grad = {0, 2e-6, 1e-3, 0}, t_loss = {0, 1e-6, 1e-5, 0},
+                  t_final = {0, 3e-5, 1e-4, 0};
         mrpc_model *m = load(ckpt, MRPC_BACKEND_CUDA, prec, 0, 0);
         if (m) {
             golden_check_gradients(m, &d, "", "cuda fp32", t_logits, t_grad, verbose());
@@ -150,9 +150,9 @@ int main(int argc, char **argv) {
            normwise (measured in emulation); (b), bf16 against fp32, is ~1e-2, so 2e-3
            still tells correct bf16 semantics from plain fp32. Training checks are loose
            for the same reason. */
-        const golden_tol e_logits = {1, 1e-6, 1e-3}, e_grad = {1, 1e-6, 2e-3};
-        const golden_tol f_logits = {1, 1e-6, 1e-2}, f_grad = {1, 1e-6, 3e-2};
-        const golden_tol t_loss = {1, 0, 5e-3}, t_final = {1, 1e-6, 3e-3};
+        const golden_tol e_logits = {1, 1e-6, 1e-3, 0}, e_grad = {1, 1e-6, 2e-3, 0};
+        const golden_tol f_logits = {1, 1e-6, 1e-2, 0}, f_grad = {1, 1e-6, 3e-2, 0};
+        const golden_tol t_loss = {1, 0, 5e-3, 0}, t_final = {1, 1e-6, 3e-3, 0};
         for (int pass = 0; pass < 2; pass++) {
             const char *prefix = pass == 0 ? "bf16." : "";
             mrpc_model *m = load(ckpt, MRPC_BACKEND_CUDA, prec, 0, 0);

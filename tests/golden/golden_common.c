@@ -111,7 +111,7 @@ int golden_is_k_bias(const char *name) {
 /* Compares and prints "name: max |d| ..., first values"; returns the max abs diff. */
 double golden_compare(const char *what, const float *got, const float *want, size_t n, golden_tol t, int verbose) {
     double maxd = 0.0, sd = 0.0, sw = 0.0, worst_excess = 0.0;
-    size_t worst = 0, bad = 0;
+    size_t worst = 0, bad = 0, outliers = 0, worst_outlier = 0;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)got[i] - want[i]);
         if (!(d == d)) {
@@ -123,7 +123,12 @@ double golden_compare(const char *what, const float *got, const float *want, siz
             maxd = d;
         }
         double lim = t.abs + t.rel * fabs(want[i]);
-        if (!t.normwise && d > lim) {
+        if (!t.normwise && d > lim && d <= t.outlier_abs) {
+            if (outliers == 0 || d > fabs((double)got[worst_outlier] - want[worst_outlier])) {
+                worst_outlier = i;
+            }
+            outliers++;
+        } else if (!t.normwise && d > lim) {
             bad++;
             if (d - lim > worst_excess) {
                 worst_excess = d - lim;
@@ -132,7 +137,9 @@ double golden_compare(const char *what, const float *got, const float *want, siz
         }
     }
     double nrm = sw > 0 ? sqrt(sd / sw) : sqrt(sd);
-    int ok = t.normwise ? (sqrt(sd) <= t.rel * sqrt(sw) + t.abs * sqrt((double)n) && isfinite(nrm)) : bad == 0;
+    size_t max_outliers = n / 1000 > 1 ? n / 1000 : 1;
+    int ok = t.normwise ? (sqrt(sd) <= t.rel * sqrt(sw) + t.abs * sqrt((double)n) && isfinite(nrm))
+                        : bad == 0 && outliers <= max_outliers;
     if (verbose || !ok) {
         printf("  %-58s n=%-6zu max|d|=%.3e  rel-norm=%.3e  first:", what, n, maxd, nrm);
         for (size_t i = 0; i < n && i < 3; i++) {
@@ -140,8 +147,15 @@ double golden_compare(const char *what, const float *got, const float *want, siz
         }
         printf("\n");
     }
+    if (outliers > 0) {
+        printf("  %-58s %zu of %zu values beyond %.0e + %.0e*|want| but within %.1e (worst [%zu] %.8g vs %.8g)\n",
+               what, outliers, n, t.abs, t.rel, t.outlier_abs, worst_outlier, (double)got[worst_outlier],
+               (double)want[worst_outlier]);
+    }
     if (t.normwise) {
         CHECK(ok, "%s: normwise error %.3e > %.1e (+ abs floor %.0e)", what, nrm, t.rel, t.abs);
+    } else if (outliers > max_outliers) {
+        CHECK(0, "%s: %zu outliers (within %.1e) > %zu allowed", what, outliers, t.outlier_abs, max_outliers);
     } else {
         CHECK(ok, "%s: %zu of %zu values outside %.0e + %.0e*|want| (worst [%zu] %.8g vs %.8g)", what, bad, n, t.abs,
               t.rel, worst, (double)got[worst], (double)want[worst]);
@@ -256,7 +270,7 @@ void golden_check_gradients(mrpc_model *m, const golden_dump *d, const char *pre
         }
         golden_tol t = tg;
         if (golden_is_k_bias(views[i].name)) { /* zero true gradient: noise on both sides */
-            t = (golden_tol){0, 1e-6, 0.0};
+            t = (golden_tol){0, 1e-6, 0.0, 0};
         }
         double md = golden_compare(what, grads + views[i].offset, r->data, r->n, t, verbose);
         if (md > worst) {
@@ -345,7 +359,14 @@ void golden_check_training(mrpc_model *m, const golden_dump *d, const char *pref
         }
         golden_tol t = tw;
         if (golden_is_k_bias(views[i].name)) { /* noise-driven AdamW steps, see is_k_bias */
-            t = (golden_tol){0, lr_sum, 0.0};
+            t = (golden_tol){0, lr_sum, 0.0, 0.0};
+        } else if (!t.normwise) {
+            /* A weight whose gradient nearly cancels at some update (an embedding row used by
+               few tokens, say) has a gradient that is mostly rounding noise, in torch and here
+               alike; AdamW normalises it by sqrt(v) into a step of up to about lr in a random
+               direction. Such values may miss the tolerance, within sum(lr), one in a thousand:
+               a real error moves many values, not one. */
+            t.outlier_abs = lr_sum;
         }
         double md = golden_compare(what, p + views[i].offset, r->data, r->n, t, verbose);
         if (md > worst) {

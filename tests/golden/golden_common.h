@@ -34,6 +34,10 @@ typedef struct golden_dump {
 typedef struct golden_tol {
     int    normwise; /* 0: elementwise |d| <= abs + rel*|want|; 1: ||d|| <= rel*||want|| + abs*sqrt(n) */
     double abs, rel;
+    /* elementwise only: up to one value per thousand (at least one) may miss abs + rel*|want|
+       if it is within outlier_abs (0: none may). For weights after AdamW updates, see
+       golden_check_training. */
+    double outlier_abs;
 } golden_tol;
 
 typedef struct golden_batch {

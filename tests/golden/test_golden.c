@@ -11,7 +11,10 @@
  * weight. Each comparison prints the tensor's first values and the largest difference
  * and fails with |got - want| > abs_tol + rel_tol * |want| (fp32), or, for bf16 (whose
  * GEMM operands carry 8 mantissa bits), with a normwise error ||got - want|| / ||want||
- * above the stated bound.
+ * above the stated bound. Final fp32 weights may have one value in a thousand beyond the
+ * tolerance but within sum(lr): AdamW turns a nearly cancelling gradient's rounding noise
+ * into a step of about lr (seen once, on a Sapphire Rapids-class host: 1 of 3200 embedding
+ * values 3.04e-5 off against a 3e-5 tolerance; golden_check_training explains).
  *
  * fp32 also checks, on the fast backend: the reference-loop backend gives the same
  * results; last-layer pruning off and micro-batching (chunk_tokens = max_seq) change
@@ -60,7 +63,7 @@ static void check_invariances(const char *ckpt, const golden_dump *d) {
         mrpc_model_slab_to_host(var[k], MRPC_SLAB_GRADS, g1);
         printf("invariance: %s: loss %.9g vs %.9g\n", name[k], l1, l0);
         CHECK_CLOSE(l1, l0, 1e-6, 1e-6, name[k]);
-        golden_compare(name[k], g1, g0, n, (golden_tol){0, 1e-6, 1e-4}, 1);
+        golden_compare(name[k], g1, g0, n, (golden_tol){0, 1e-6, 1e-4, 0}, 1);
     }
     /* re-padding to a longer T: bitwise the same (packing removes padding) */
     int T2 = g.T + 9;
@@ -86,7 +89,7 @@ static void check_invariances(const char *ckpt, const golden_dump *d) {
     b3.labels = g.lab + 1;
     b3.example_index = g.ex + 1;
     CHECK_OK(mrpc_model_forward_eval(base, &b3, NULL, NULL, lg_sub, &err), &err);
-    golden_compare("logits of rows 1.. alone vs in the batch", lg_sub, lg_all + 2, (size_t)(g.B - 1) * 2, (golden_tol){0, 1e-6, 1e-5},
+    golden_compare("logits of rows 1.. alone vs in the batch", lg_sub, lg_all + 2, (size_t)(g.B - 1) * 2, (golden_tol){0, 1e-6, 1e-5, 0},
             1);
     free(ids2);
     free(g0);
@@ -192,8 +195,8 @@ int main(int argc, char **argv) {
            by sqrt(v), so an element whose gradient is tiny at some update turns fp32-level
            gradient differences into update differences of a fraction of lr: abs 1% of the
            peak lr (3e-3). Typical final differences are ~1e-7 (printed per tensor). */
-        const golden_tol t_logits = {0, 1e-5, 1e-4}, t_grad = {0, 2e-6, 1e-3}, t_loss = {0, 1e-6, 1e-5},
-                  t_final = {0, 3e-5, 1e-4};
+        const golden_tol t_logits = {0, 1e-5, 1e-4, 0}, t_grad = {0, 2e-6, 1e-3, 0}, t_loss = {0, 1e-6, 1e-5, 0},
+                  t_final = {0, 3e-5, 1e-4, 0};
         mrpc_backend_kind kinds[2] = {MRPC_BACKEND_CPU_REF, MRPC_BACKEND_CPU};
         for (int k = 0; k < 2; k++) {
             const char *tag = k ? "cpu fp32" : "cpu-ref fp32";
@@ -232,9 +235,9 @@ int main(int argc, char **argv) {
            rounding (~1e-8), and a weight that lands on the other side of a bf16 rounding
            boundary changes by 2^-8 relative; so the training checks are the loose ones.
            (b) against fp32 torch: how closely bf16 tracks fp32 (normwise). */
-        const golden_tol e_logits = {0, 1e-5, 1e-4}, e_grad = {0, 2e-6, 2e-3};
-        const golden_tol f_logits = {1, 1e-6, 1e-2}, f_grad = {1, 1e-6, 3e-2};
-        const golden_tol t_loss = {1, 0, 5e-3}, t_final = {1, 1e-6, 3e-3};
+        const golden_tol e_logits = {0, 1e-5, 1e-4, 0}, e_grad = {0, 2e-6, 2e-3, 0};
+        const golden_tol f_logits = {1, 1e-6, 1e-2, 0}, f_grad = {1, 1e-6, 3e-2, 0};
+        const golden_tol t_loss = {1, 0, 5e-3, 0}, t_final = {1, 1e-6, 3e-3, 0};
         for (int pass = 0; pass < 2; pass++) {
             const char *prefix = pass == 0 ? "bf16." : "";
             m = golden_load(ckpt, MRPC_BACKEND_CPU, prec, 0, 0, 2, NULL);
