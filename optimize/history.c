@@ -444,7 +444,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     }
     size_t k = 0, n_raw = 0, hits = 0, n_final = 0;
     size_t mi = metric_index(st->metric);
-    unsigned flags = strcmp(st->metric, "eval_loss") == 0 ? MRPC_RUNREC_READ_SERIES : 0;
+    unsigned flags = strcmp(st->metric, "eval_loss") == 0 ? MRPC_RUNREC_READ_SERIES : MRPC_RUNREC_READ_ATTRS_ONLY;
     for (size_t i = 0; i < n; i++) {
         char path[MRPC_STUDY_PATH_MAX + 600];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);

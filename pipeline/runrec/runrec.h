@@ -208,7 +208,11 @@ void mrpc_runrec_abandon(mrpc_runrec_writer *w);
 /* What mrpc_runrec_read loads besides the attributes. */
 enum {
     MRPC_RUNREC_READ_SERIES      = 1 << 0, /* /train and /eval series */
-    MRPC_RUNREC_READ_PREDICTIONS = 1 << 1  /* /eval/predictions and /eval/labels */
+    MRPC_RUNREC_READ_PREDICTIONS = 1 << 1, /* /eval/predictions and /eval/labels */
+    /* The attributes of the root, /hparams and /summary alone, without the config text:
+     * no dataset is opened, so the layout of the series is not checked (about a third of
+     * the cost of a plain read; the optimizer's history). Not with the other flags. */
+    MRPC_RUNREC_READ_ATTRS_ONLY  = 1 << 2
 };
 
 /*
@@ -253,7 +257,7 @@ typedef struct mrpc_runrec {
 
 /*
  * Reads the record at `path`: all attributes, and what `flags` asks for. The layout is
- * checked whatever the flags: every series must be there, 1-D, of the right type class,
+ * checked unless MRPC_RUNREC_READ_ATTRS_ONLY: every series must be there, 1-D, of the right type class,
  * and the series of a group must have equal lengths. A record that says "running" (its
  * writer may have died between two series) is read up to its shortest series instead.
  *

@@ -85,7 +85,8 @@ static mrpc_status read_root(reader *r) {
         mrpc_str_copy(rec->status_reason, sizeof rec->status_reason, cut);
         free(cut);
     }
-    if ((st = runrec_attr_read_str(r->file, "/", "config", 0, &rec->config_yaml, r->path, r->err)) != MRPC_OK)
+    if (!(r->flags & MRPC_RUNREC_READ_ATTRS_ONLY) &&
+        (st = runrec_attr_read_str(r->file, "/", "config", 0, &rec->config_yaml, r->path, r->err)) != MRPC_OK)
         return st;
 
     int64_t n_ranks = 0;
@@ -403,6 +404,9 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
     if (!out) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "mrpc_runrec_read needs an out record");
     memset(out, 0, sizeof *out);
     if (!path || !path[0]) return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, NULL, "no run record path given");
+    if ((flags & MRPC_RUNREC_READ_ATTRS_ONLY) && (flags & ~(unsigned)MRPC_RUNREC_READ_ATTRS_ONLY))
+        return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL,
+                              "MRPC_RUNREC_READ_ATTRS_ONLY does not combine with other read flags");
     if (strlen(path) >= sizeof out->path)
         return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path is longer than %zu bytes",
                               sizeof out->path - 1);
@@ -458,7 +462,7 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
     if ((st = read_root(&r)) != MRPC_OK) goto done;
     if ((st = read_hparams(&r)) != MRPC_OK) goto done;
     if ((st = read_summary(&r)) != MRPC_OK) goto done;
-    if ((st = read_series(&r)) != MRPC_OK) goto done;
+    if (!(flags & MRPC_RUNREC_READ_ATTRS_ONLY) && (st = read_series(&r)) != MRPC_OK) goto done;
     if ((flags & MRPC_RUNREC_READ_PREDICTIONS) && (st = read_predictions(&r)) != MRPC_OK) goto done;
     if (runrec_close_id(&r.file) < 0) st = runrec_h5_error(err, MRPC_ERR_HDF5, path, NULL, "cannot close the file");
 done:

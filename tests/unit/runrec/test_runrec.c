@@ -315,7 +315,19 @@ static void test_round_trip(const tctx *t, char *ref_path, size_t ref_size) {
     double v = 0;
     CHECK(!mrpc_runrec_metric(&r, "eval_loss", &v), "eval_loss needs the series");
     CHECK(mrpc_runrec_metric(&r, "accuracy", &v), "accuracy from the summary");
+    CHECK(r.config_yaml != NULL, "flags 0 reads the config text");
     mrpc_runrec_clear(&r);
+
+    /* The optimizer's cheap read: attributes of the root, /hparams and /summary. */
+    CHECK_OK(mrpc_runrec_read(ref_path, MRPC_RUNREC_READ_ATTRS_ONLY, &r, &err), &err);
+    CHECK(r.status == MRPC_RUN_COMPLETED && r.has_summary && r.n_hparams == 4 && r.n_train == 0 &&
+              r.config_yaml == NULL && strcmp(r.run_id, "grid-0007") == 0,
+          "attrs-only: status, summary, hparams, run_id; no config, no series (run_id %s)", r.run_id);
+    CHECK(mrpc_runrec_metric(&r, "accuracy", &v) && mrpc_runrec_metric(&r, "f1", &v), "attrs-only: accuracy and f1");
+    mrpc_runrec_clear(&r);
+    CHECK(mrpc_runrec_read(ref_path, MRPC_RUNREC_READ_ATTRS_ONLY | MRPC_RUNREC_READ_SERIES, &r, &err) ==
+              MRPC_ERR_INVALID,
+          "attrs-only does not combine with the series");
 }
 
 /* ---- h5py and h5dump ---------------------------------------------------------------------- */
@@ -938,7 +950,10 @@ static void test_foreign_files(const tctx *t, const char *ref) {
         CHECK(H5Ldelete(f, "/train/loss", H5P_DEFAULT) >= 0 && H5Fclose(f) >= 0, "delete /train/loss");
         expect_read_fails(path, MRPC_ERR_PARSE, "/train/loss", "no /train/loss");
         mrpc_runrec r;
-        CHECK(mrpc_runrec_read(path, 0, &r, &err) == MRPC_ERR_PARSE, "attributes-only read also checks the layout");
+        CHECK(mrpc_runrec_read(path, 0, &r, &err) == MRPC_ERR_PARSE, "a read without series also checks the layout");
+        CHECK(mrpc_runrec_read(path, MRPC_RUNREC_READ_ATTRS_ONLY, &r, &err) == MRPC_OK && r.has_summary,
+              "an attrs-only read does not look at the series");
+        mrpc_runrec_clear(&r);
         mrpc_runrec_writer *w = NULL;
         CHECK(mrpc_runrec_resume(path, 0, 0, &w, &err) == MRPC_ERR_PARSE && strcmp(err.field, "/train/loss") == 0,
               "resume without /train/loss: %s", err.field);
