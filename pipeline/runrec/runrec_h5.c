@@ -439,39 +439,36 @@ done:
     return st;
 }
 
-mrpc_status runrec_attr_read_i64(hid_t obj, const char *object, const char *name, int64_t *out, int *found,
-                                 const char *path, mrpc_error *err) {
+/* One scalar attribute of class `cls` (or `alt`) read as `memtype` into `out`. */
+static mrpc_status attr_read_scalar(hid_t obj, const char *object, const char *name, H5T_class_t cls, H5T_class_t alt,
+                                    const char *what, hid_t memtype, void *out, int *found, const char *path,
+                                    mrpc_error *err) {
     char where[256];
     runrec_attr_path(where, sizeof where, object, name);
     hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID;
-    mrpc_status st =
-        attr_open_one(obj, where, name, H5T_INTEGER, H5T_NO_CLASS, "an integer", &attr, &type, found, path, err);
+    mrpc_status st = attr_open_one(obj, where, name, cls, alt, what, &attr, &type, found, path, err);
     if (st != MRPC_OK || !*found) return st;
-    int64_t v = 0;
-    if (H5Aread(attr, H5T_NATIVE_INT64, &v) < 0)
-        st = runrec_h5_error(err, MRPC_ERR_PARSE, path, where, "cannot read the integer");
-    else
-        *out = v;
+    if (H5Aread(attr, memtype, out) < 0) st = runrec_h5_error(err, MRPC_ERR_PARSE, path, where, "cannot read %s", what);
     runrec_close_id(&type);
     runrec_close_id(&attr);
     return st;
 }
 
+mrpc_status runrec_attr_read_i64(hid_t obj, const char *object, const char *name, int64_t *out, int *found,
+                                 const char *path, mrpc_error *err) {
+    int64_t v      = 0;
+    mrpc_status st = attr_read_scalar(obj, object, name, H5T_INTEGER, H5T_NO_CLASS, "an integer", H5T_NATIVE_INT64, &v,
+                                      found, path, err);
+    if (st == MRPC_OK && *found) *out = v;
+    return st;
+}
+
 mrpc_status runrec_attr_read_f64(hid_t obj, const char *object, const char *name, double *out, int *found,
                                  const char *path, mrpc_error *err) {
-    char where[256];
-    runrec_attr_path(where, sizeof where, object, name);
-    hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID;
-    mrpc_status st =
-        attr_open_one(obj, where, name, H5T_FLOAT, H5T_INTEGER, "a number", &attr, &type, found, path, err);
-    if (st != MRPC_OK || !*found) return st;
-    double v = 0;
-    if (H5Aread(attr, H5T_NATIVE_DOUBLE, &v) < 0)
-        st = runrec_h5_error(err, MRPC_ERR_PARSE, path, where, "cannot read the number");
-    else
-        *out = v;
-    runrec_close_id(&type);
-    runrec_close_id(&attr);
+    double v       = 0;
+    mrpc_status st = attr_read_scalar(obj, object, name, H5T_FLOAT, H5T_INTEGER, "a number", H5T_NATIVE_DOUBLE, &v,
+                                      found, path, err);
+    if (st == MRPC_OK && *found) *out = v;
     return st;
 }
 
