@@ -239,20 +239,6 @@ static void fast_gelu_backward(mrpc_backend *be, float *dinp, const float *inp, 
     }
 }
 
-static void fast_relu_forward(mrpc_backend *be, float *out, const float *inp, size_t n) {
-    (void)be;
-    for (size_t i = 0; i < n; i++) {
-        out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
-    }
-}
-
-static void fast_relu_backward(mrpc_backend *be, float *dinp, const float *out, const float *dout, size_t n) {
-    (void)be;
-    for (size_t i = 0; i < n; i++) {
-        dinp[i] = out[i] > 0.0f ? dout[i] : 0.0f;
-    }
-}
-
 static void fast_add(mrpc_backend *be, float *out, const float *a, const float *b, size_t n) {
     long nch = (long)((n + CHUNK - 1) / CHUNK);
 #pragma omp parallel for num_threads(nthreads_for(be, n)) schedule(static)
@@ -365,8 +351,8 @@ const mrpc_backend_ops mrpc_cpu_fast_ops = {
     .attention_backward = cpu_fast_attention_backward,
     .gelu_forward = fast_gelu_forward,
     .gelu_backward = fast_gelu_backward,
-    .relu_forward = fast_relu_forward,
-    .relu_backward = fast_relu_backward,
+    .relu_forward = cpu_ref_relu_forward,
+    .relu_backward = cpu_ref_relu_backward,
     .add = fast_add,
     .dropout = fast_dropout,
     .gather_first = cpu_ref_gather_first,

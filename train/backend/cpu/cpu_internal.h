@@ -49,6 +49,8 @@ void cpu_ref_crossentropy(mrpc_backend *be, float *losses, float *dlogits, const
                           const int32_t *labels, int B, int L, float loss_scale);
 void cpu_ref_gather_first(mrpc_backend *be, float *out, const float *inp, const mrpc_seqs *s, int C);
 void cpu_ref_gather_first_backward(mrpc_backend *be, float *dinp, const float *dout, const mrpc_seqs *s, int C);
+void cpu_ref_relu_forward(mrpc_backend *be, float *out, const float *inp, size_t n);
+void cpu_ref_relu_backward(mrpc_backend *be, float *dinp, const float *out, const float *dout, size_t n);
 
 /* fp32 -> bf16 bits, round to nearest even (NaN stays NaN). */
 uint16_t cpu_bf16_from_f32(float x);

@@ -319,14 +319,14 @@ static void ref_gelu_backward(mrpc_backend *be, float *dinp, const float *inp, c
     }
 }
 
-static void ref_relu_forward(mrpc_backend *be, float *out, const float *inp, size_t n) {
+void cpu_ref_relu_forward(mrpc_backend *be, float *out, const float *inp, size_t n) {
     (void)be;
     for (size_t i = 0; i < n; i++) {
         out[i] = inp[i] > 0.0f ? inp[i] : 0.0f;
     }
 }
 
-static void ref_relu_backward(mrpc_backend *be, float *dinp, const float *out, const float *dout, size_t n) {
+void cpu_ref_relu_backward(mrpc_backend *be, float *dinp, const float *out, const float *dout, size_t n) {
     (void)be;
     for (size_t i = 0; i < n; i++) {
         dinp[i] = out[i] > 0.0f ? dout[i] : 0.0f;
@@ -447,8 +447,8 @@ const mrpc_backend_ops mrpc_cpu_ref_ops = {
     .attention_backward = ref_attention_backward,
     .gelu_forward = ref_gelu_forward,
     .gelu_backward = ref_gelu_backward,
-    .relu_forward = ref_relu_forward,
-    .relu_backward = ref_relu_backward,
+    .relu_forward = cpu_ref_relu_forward,
+    .relu_backward = cpu_ref_relu_backward,
     .add = ref_add,
     .dropout = ref_dropout,
     .gather_first = cpu_ref_gather_first,
