@@ -110,7 +110,7 @@ int golden_is_k_bias(const char *name) {
 
 /* Compares and prints "name: max |d| ..., first values"; returns the max abs diff. */
 double golden_compare(const char *what, const float *got, const float *want, size_t n, golden_tol t, int verbose) {
-    double maxd = 0.0, sd = 0.0, sw = 0.0, worst_excess = 0.0;
+    double maxd = 0.0, sd = 0.0, sw = 0.0, worst_excess = 0.0, worst_outlier_d = 0.0;
     size_t worst = 0, bad = 0, outliers = 0, worst_outlier = 0;
     for (size_t i = 0; i < n; i++) {
         double d = fabs((double)got[i] - want[i]);
@@ -123,12 +123,16 @@ double golden_compare(const char *what, const float *got, const float *want, siz
             maxd = d;
         }
         double lim = t.abs + t.rel * fabs(want[i]);
-        if (!t.normwise && d > lim && d <= t.outlier_abs) {
-            if (outliers == 0 || d > fabs((double)got[worst_outlier] - want[worst_outlier])) {
+        if (t.normwise || d <= lim) {
+            continue;
+        }
+        if (d <= t.outlier_abs) {
+            outliers++;
+            if (d > worst_outlier_d) {
+                worst_outlier_d = d;
                 worst_outlier = i;
             }
-            outliers++;
-        } else if (!t.normwise && d > lim) {
+        } else {
             bad++;
             if (d - lim > worst_excess) {
                 worst_excess = d - lim;
