@@ -16,11 +16,14 @@
  *   2  bad command line or configuration (nothing was written)
  *   3  the run diverged (NaN/inf loss or gradient; record says "diverged")
  *   4  gave up: requeued more than --max-restarts times (record says "failed")
- *   75 interrupted by a signal (SIGTERM, SIGUSR1): a resume checkpoint was written and
- *      the same command continues the run (the Slurm task requeues itself)
+ *   75 interrupted by a signal (SIGTERM, SIGUSR1, SIGINT, SIGHUP): a resume checkpoint was
+ *      written and the same command continues the run (the Slurm task requeues itself)
+ *
+ * No signal handler is installed: the stop signals are blocked in every thread and taken
+ * by one waiting thread (stop_signals.h), because a handler running on a thread inside
+ * oneDNN's JIT GEMM corrupts the heap.
  */
 #define _POSIX_C_SOURCE 200809L
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +34,7 @@
 #include "fsutil.h"
 #include "mrpc_version.h"
 #include "run_config.h"
+#include "stop_signals.h"
 #include "strutil.h"
 #include "task_config.h"
 #include "tokenize_cli.h"
@@ -44,15 +48,6 @@ enum {
     EXIT_GAVE_UP = 4,
     EXIT_INTERRUPTED = 75 /* EX_TEMPFAIL: try again */
 };
-
-/*
- * The one process-wide variable of the trainer: a signal handler can only talk to the
- * program through a volatile sig_atomic_t. The training loop polls it (through
- * mrpc_train_options.stop_requested) between steps.
- */
-static volatile sig_atomic_t stop_requested_;
-
-static void on_stop_signal(int sig) { stop_requested_ = sig; }
 
 static void usage(FILE *out) {
     fprintf(out,
@@ -182,9 +177,17 @@ static int train_main(int argc, char **argv) {
         return EXIT_COMPLETED;
     }
 
+    /* Before MPI_Init and the first BLAS/OpenMP call: every thread started later inherits
+     * the blocked stop signals. */
+    mrpc_stop_signals *stop = NULL;
+    if (mrpc_stop_signals_start(&stop, &err) != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-train", &err);
+        return EXIT_FAILED;
+    }
     mrpc_dist *dist = NULL;
     if (mrpc_dist_init(&argc, &argv, 0, &dist, &err) != MRPC_OK) {
         mrpc_error_print(stderr, "mrpc-train", &err);
+        mrpc_stop_signals_free(stop);
         return EXIT_FAILED;
     }
     int rank = mrpc_dist_rank(dist);
@@ -199,16 +202,9 @@ static int train_main(int argc, char **argv) {
         if (rank == 0 || err.status == MRPC_ERR_MPI) mrpc_error_print(stderr, "mrpc-train", &err);
         free(cfg);
         mrpc_dist_free(dist);
+        mrpc_stop_signals_free(stop);
         return s == MRPC_ERR_MPI || s == MRPC_ERR_NOMEM ? EXIT_FAILED : EXIT_USAGE;
     }
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGUSR1, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
 
     mrpc_train_options opts = {0};
     opts.quiet = args.quiet || rank != 0;
@@ -216,7 +212,7 @@ static int train_main(int argc, char **argv) {
     const char *restarts = getenv("SLURM_RESTART_COUNT");
     int64_t n_restarts = 0;
     if (restarts && mrpc_parse_i64(restarts, &n_restarts) && n_restarts > 0) opts.restart_count = (int)n_restarts;
-    opts.stop_requested = &stop_requested_;
+    opts.stop = stop;
 
     mrpc_train_result result;
     s = mrpc_train_run(cfg, dist, &opts, &result, &err);
@@ -236,6 +232,7 @@ static int train_main(int argc, char **argv) {
     }
     free(cfg);
     mrpc_dist_free(dist);
+    mrpc_stop_signals_free(stop);
     return code;
 }
 

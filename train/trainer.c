@@ -439,7 +439,7 @@ static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch
     }
     /* One small all-reduce per step carries the loss, the tokens, stop requests and
      * failures, so that every rank takes the same branch below. */
-    int stop_local = c->opts->stop_requested && *c->opts->stop_requested;
+    int stop_local = mrpc_stop_signals_requested(c->opts->stop) != 0;
     double small[4] = {loss_sum, b ? (double)b->n_tokens : 0.0, stop_local ? 1.0 : 0.0, s != MRPC_OK ? 1.0 : 0.0};
     mrpc_error comm = {0};
     mrpc_status cs = mrpc_dist_allreduce_sum_f64(c->dist, small, 4, &comm);

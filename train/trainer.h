@@ -17,11 +17,10 @@
 #ifndef MRPC_TRAINER_H
 #define MRPC_TRAINER_H
 
-#include <signal.h>
-
 #include "dist.h"
 #include "run_config.h"
 #include "status.h"
+#include "stop_signals.h"
 
 /* How a run ended; main() maps it to the exit code (see mrpc-train --help). */
 typedef enum mrpc_train_outcome {
@@ -36,7 +35,7 @@ typedef struct mrpc_train_options {
     int                          quiet;         /* no progress lines */
     int                          max_restarts;  /* give up when restart_count exceeds it; < 0 = never */
     int                          restart_count; /* how often this run was requeued (SLURM_RESTART_COUNT) */
-    const volatile sig_atomic_t *stop_requested;/* set asynchronously by a signal handler; may be NULL */
+    const mrpc_stop_signals     *stop;          /* stop requests, read between steps; may be NULL */
 } mrpc_train_options;
 
 typedef struct mrpc_train_result {
