@@ -28,31 +28,72 @@ static mrpc_status parser_error(const yaml_parser_t *parser, const char *name, m
     return mrpc_error_set(err, MRPC_ERR_PARSE, name, (long)mark->line + 1, (long)mark->column + 1, NULL, "%s", problem);
 }
 
-/* libyaml accepts duplicate keys; a config with two "learning_rate:" lines is a mistake. */
+/* A mapping key and its position among the mapping's pairs, for sorting. */
+typedef struct key_ref {
+    const char *key;
+    size_t      index;
+} key_ref;
+
+/* By key, then by position: equal keys end up adjacent, in document order. */
+static int compare_key_refs(const void *a, const void *b) {
+    const key_ref *x = a, *y = b;
+    int c = strcmp(x->key, y->key);
+    if (c != 0) return c;
+    return x->index < y->index ? -1 : x->index > y->index;
+}
+
+/*
+ * libyaml accepts duplicate keys; a config with two "learning_rate:" lines is a mistake.
+ * Each mapping's keys are sorted (n log n: a hostile file of a million keys is checked
+ * in a second, not hours); the duplicate reported is the earliest second occurrence.
+ */
 static mrpc_status check_unique_keys(const mrpc_yaml_doc *doc, mrpc_error *err) {
     const yaml_document_t *d = &doc->document;
-    for (const yaml_node_t *node = d->nodes.start; node < d->nodes.top; node++) {
+    key_ref *refs = NULL;
+    size_t cap = 0;
+    mrpc_status s = MRPC_OK;
+    for (const yaml_node_t *node = d->nodes.start; node < d->nodes.top && s == MRPC_OK; node++) {
         if (node->type != YAML_MAPPING_NODE) continue;
         const yaml_node_pair_t *start = node->data.mapping.pairs.start;
-        const yaml_node_pair_t *top = node->data.mapping.pairs.top;
-        for (const yaml_node_pair_t *p = start; p < top; p++) {
-            const yaml_node_t *key = mrpc_yaml_node(doc, p->key);
-            if (!key || key->type != YAML_SCALAR_NODE) {
-                return mrpc_yaml_error_at(doc, key ? key : node, err, MRPC_ERR_PARSE, NULL,
-                                          "mapping keys must be plain strings");
+        size_t n = (size_t)(node->data.mapping.pairs.top - start);
+        if (n > cap) {
+            key_ref *r = realloc(refs, n * sizeof *r);
+            if (!r) {
+                s = mrpc_error_set(err, MRPC_ERR_NOMEM, doc->name, 0, 0, NULL, "out of memory");
+                break;
             }
-            for (const yaml_node_pair_t *q = start; q < p; q++) {
-                const yaml_node_t *other = mrpc_yaml_node(doc, q->key);
-                if (other && other->type == YAML_SCALAR_NODE &&
-                    strcmp((const char *)other->data.scalar.value, (const char *)key->data.scalar.value) == 0) {
-                    return mrpc_yaml_error_at(doc, key, err, MRPC_ERR_INVALID, (const char *)key->data.scalar.value,
-                                              "duplicate key (first given at line %lu)",
-                                              (unsigned long)other->start_mark.line + 1);
-                }
+            refs = r;
+            cap = n;
+        }
+        for (size_t i = 0; i < n && s == MRPC_OK; i++) {
+            const yaml_node_t *key = mrpc_yaml_node(doc, start[i].key);
+            if (!key || key->type != YAML_SCALAR_NODE) {
+                s = mrpc_yaml_error_at(doc, key ? key : node, err, MRPC_ERR_PARSE, NULL,
+                                       "mapping keys must be plain strings");
+                break;
+            }
+            refs[i] = (key_ref){(const char *)key->data.scalar.value, i};
+        }
+        if (s != MRPC_OK || n < 2) continue;
+        qsort(refs, n, sizeof *refs, compare_key_refs);
+        size_t dup = n, first = n; /* earliest second occurrence, and its group's first */
+        for (size_t i = 1, group = 0; i < n; i++) {
+            if (strcmp(refs[i].key, refs[i - 1].key) != 0) {
+                group = i;
+            } else if (i == group + 1 && refs[i].index < dup) { /* a group's second is its earliest repeat */
+                dup = refs[i].index;
+                first = refs[group].index;
             }
         }
+        if (dup < n) {
+            const yaml_node_t *key = mrpc_yaml_node(doc, start[dup].key);
+            const yaml_node_t *other = mrpc_yaml_node(doc, start[first].key);
+            s = mrpc_yaml_error_at(doc, key, err, MRPC_ERR_INVALID, (const char *)key->data.scalar.value,
+                                   "duplicate key (first given at line %lu)", (unsigned long)other->start_mark.line + 1);
+        }
     }
-    return MRPC_OK;
+    free(refs);
+    return s;
 }
 
 mrpc_status mrpc_yaml_load_string(const char *name, const char *text, size_t size, mrpc_yaml_doc **out,

@@ -17,8 +17,33 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
                                mrpc_error *err) {
     *out_data = NULL;
     if (out_size) *out_size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+    /* Non-blocking open: a FIFO would otherwise block until a writer comes (forever). */
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == EISDIR) return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "is a directory, not a file");
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open: %s", strerror(errno));
+    }
+    struct stat st;
+    if (fstat(fd, &st) != 0) {
+        int e = errno;
+        close(fd);
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot stat: %s", strerror(e));
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "%s, not a regular file",
+                              S_ISDIR(st.st_mode)    ? "is a directory"
+                              : S_ISFIFO(st.st_mode) ? "is a FIFO (named pipe)"
+                              : S_ISSOCK(st.st_mode) ? "is a socket"
+                                                     : "is a device");
+    }
+    int flags = fcntl(fd, F_GETFL);
+    FILE *f = flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0 ? NULL : fdopen(fd, "rb");
+    if (!f) {
+        int e = errno;
+        close(fd);
+        return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "cannot open: %s", strerror(e));
+    }
     size_t cap = 1 << 16, len = 0;
     char *buf = malloc(cap + 1);
     if (!buf) { fclose(f); return mrpc_error_set(err, MRPC_ERR_NOMEM, path, 0, 0, NULL, "out of memory"); }
@@ -38,9 +63,9 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
         len += n;
         if (n == 0) break;
     }
-    int read_failed = ferror(f);
+    int read_failed = ferror(f), read_errno = errno;
     fclose(f);
-    if (read_failed) { free(buf); return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "read failed"); }
+    if (read_failed) { free(buf); return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "read failed: %s", strerror(read_errno)); }
     if (max_size && len > max_size) {
         free(buf);
         return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "file is larger than the limit of %zu bytes", max_size);

@@ -17,7 +17,9 @@
 /*
  * Reads the whole file at `path` into a new buffer (NUL-terminated; the NUL is not
  * counted in *out_size). `max_size` bounds the size (0 = no bound). The caller frees
- * *out_data with free(). On failure *out_data is NULL.
+ * *out_data with free(). On failure *out_data is NULL. Only regular files are read: a
+ * directory, FIFO, socket or device is refused at once, saying which (a FIFO would
+ * otherwise block until some writer opens it).
  */
 mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_data, size_t *out_size,
                                mrpc_error *err);

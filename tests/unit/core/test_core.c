@@ -1,8 +1,10 @@
 /* test_core.c — status records, strict parsing, random streams, atomic files, safe names. */
+#define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "fsutil.h"
 #include "philox.h"
@@ -149,6 +151,17 @@ static void test_files(void) {
     snprintf(sub, sizeof sub, "%s/missing", dir);
     CHECK(mrpc_file_read_all(sub, 0, &data, &size, &err) == MRPC_ERR_IO, "missing file");
     CHECK(strcmp(err.file, sub) == 0, "error names the file");
+    /* Only regular files: a directory says so; a FIFO is refused at once instead of
+     * blocking until a writer comes. */
+    snprintf(sub, sizeof sub, "%s/a", dir);
+    CHECK(mrpc_file_read_all(sub, 0, &data, &size, &err) == MRPC_ERR_IO && strstr(err.message, "is a directory"),
+          "a directory is named as one: %s", err.message);
+    snprintf(sub, sizeof sub, "%s/fifo", dir);
+    remove(sub);
+    CHECK(mkfifo(sub, 0600) == 0, "FIFO made");
+    CHECK(mrpc_file_read_all(sub, 0, &data, &size, &err) == MRPC_ERR_IO && strstr(err.message, "FIFO") && data == NULL,
+          "a FIFO is refused without blocking: %s", err.message);
+    remove(sub);
     uint64_t h1, h2;
     CHECK_OK(mrpc_file_hash(path, MRPC_FNV1A_INIT, &h1, &err), &err);
     h2 = mrpc_fnv1a(MRPC_FNV1A_INIT, "hello\n", 6);
