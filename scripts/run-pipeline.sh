@@ -11,7 +11,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-scripts/install-deps.sh
+scripts/install-deps.sh run
 if [[ -z "${MRPC_DATA_DIR:-}" ]]; then
   if [[ -d ../shared/data/mrpc ]]; then
     MRPC_DATA_DIR=$(cd ../shared/data && pwd)
