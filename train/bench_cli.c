@@ -7,6 +7,10 @@
  * on. One step = zero_grad + forward_backward + clip_grad_norm(1.0) + AdamW (wd 0.01,
  * linear schedule). Warmup steps are run and not timed; tokens_per_second = B*L / median
  * timed step; peak RSS from getrusage.
+ *
+ * --checkpoint N then writes the run's resume checkpoint (parameters and both AdamW
+ * moments, copied to the host first: what mrpc-train writes every save period) N times
+ * to --checkpoint-path (removed afterwards) and reports the median write time.
  */
 #include "bench_cli.h"
 
@@ -14,10 +18,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "lr_schedule.h"
 #include "model.h"
 #include "profile.h"
+#include "resume.h"
 #include "rng.h"
 #include "strutil.h"
 #include "timeutil.h"
@@ -26,8 +32,10 @@ static void usage(FILE *f) {
     fprintf(f, "usage: mrpc-train bench [--batch B] [--seq L] [--steps N] [--warmup W] [--precision fp32|bf16]\n"
                "                        [--backend cpu|cuda]\n"
                "                        [--threads N] [--chunk-tokens N] [--no-prune] [--profile] [--seed S]\n"
+               "                        [--checkpoint N] [--checkpoint-path FILE]\n"
                "Times full training steps (forward, backward, clipping, AdamW) of distilbert-base-uncased\n"
-               "on random weights and tokens. Last line: tokens_per_second=<value>.\n");
+               "on random weights and tokens. Last line: tokens_per_second=<value>. --checkpoint N also\n"
+               "times N writes of the resume checkpoint (default path ./bench-checkpoint.resume, removed).\n");
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -43,8 +51,41 @@ static double peak_rss_mb(void) {
     return (double)ru.ru_maxrss / 1024.0; /* Linux: KiB */
 }
 
+/* Writes the resume checkpoint n times; prints each time, the median and the size. */
+static int time_checkpoints(mrpc_model *m, const char *path, int64_t n) {
+    double *t = malloc(sizeof(double) * (size_t)n);
+    if (!t) return 1;
+    mrpc_resume_state state;
+    memset(&state, 0, sizeof state);
+    mrpc_str_copy(state.run_id, sizeof state.run_id, "bench");
+    mrpc_error err = {0};
+    int rc = 0;
+    for (int64_t k = 0; k < n && rc == 0; k++) {
+        state.steps_done = k;
+        double t0 = mrpc_seconds_now();
+        if (mrpc_resume_write(path, m, &state, NULL, 0, &err) != MRPC_OK) {
+            mrpc_error_print(stderr, "mrpc-train bench", &err);
+            rc = 1;
+            break;
+        }
+        t[k] = mrpc_seconds_now() - t0;
+        printf("checkpoint %lld write_s=%.4f\n", (long long)k, t[k]);
+    }
+    if (rc == 0) {
+        struct stat st;
+        double mb = stat(path, &st) == 0 ? (double)st.st_size / 1048576.0 : -1.0;
+        qsort(t, (size_t)n, sizeof(double), cmp_double);
+        printf("checkpoint_mb=%.1f\n", mb);
+        printf("median_checkpoint_s=%.4f\n", n % 2 ? t[n / 2] : 0.5 * (t[n / 2 - 1] + t[n / 2]));
+    }
+    remove(path);
+    free(t);
+    return rc;
+}
+
 int mrpc_bench_cli_main(int argc, char **argv) {
-    int64_t B = 32, L = 128, steps = 5, warmup = 1, threads = 2, chunk = 0, seed = 1234;
+    int64_t B = 32, L = 128, steps = 5, warmup = 1, threads = 2, chunk = 0, seed = 1234, n_checkpoints = 0;
+    const char *checkpoint_path = "bench-checkpoint.resume";
     int no_prune = 0, profile = 0;
     mrpc_precision prec = MRPC_PRECISION_FP32;
     mrpc_backend_kind kind = MRPC_BACKEND_CPU;
@@ -75,6 +116,11 @@ int mrpc_bench_cli_main(int argc, char **argv) {
                 return 2;
             }
             continue;
+        } else if (strcmp(a, "--checkpoint-path") == 0 && i + 1 < argc) {
+            checkpoint_path = argv[++i];
+            continue;
+        } else if (strcmp(a, "--checkpoint") == 0) {
+            target = &n_checkpoints;
         } else if (strcmp(a, "--batch") == 0) {
             target = &B;
         } else if (strcmp(a, "--seq") == 0) {
@@ -98,7 +144,7 @@ int mrpc_bench_cli_main(int argc, char **argv) {
         i++;
     }
     if (B < 1 || B > 4096 || L < 1 || L > 512 || steps < 1 || steps > 100000 || warmup < 0 || threads < 1 ||
-        threads > 1024 || chunk < 0 || chunk > (1 << 24)) {
+        threads > 1024 || chunk < 0 || chunk > (1 << 24) || n_checkpoints < 0 || n_checkpoints > 1000) {
         fprintf(stderr, "mrpc-train bench: need 1 <= batch <= 4096, 1 <= seq <= 512, steps >= 1, warmup >= 0, "
                         "threads >= 1\n");
         return 2;
@@ -197,6 +243,7 @@ int mrpc_bench_cli_main(int argc, char **argv) {
         printf("peak_rss_mb=%.1f\n", peak_rss_mb());
         printf("tokens_per_second=%.1f\n", (double)(B * L) / med);
     }
+    if (rc == 0 && n_checkpoints > 0) rc = time_checkpoints(m, checkpoint_path, n_checkpoints);
     free(ids);
     free(len);
     free(lab);

@@ -13,7 +13,8 @@
 static const char *const slab_names[3] = {"params", "adam_m", "adam_v"};
 static const mrpc_slab_kind slab_ids[3] = {MRPC_SLAB_PARAMS, MRPC_SLAB_ADAM_M, MRPC_SLAB_ADAM_V};
 
-mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_resume_state *state, mrpc_error *err) {
+mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_resume_state *state,
+                              const void *record, size_t record_size, mrpc_error *err) {
     size_t n = 0;
     mrpc_model_slab(model, MRPC_SLAB_PARAMS, &n);
     float *host[3] = {NULL, NULL, NULL};
@@ -26,7 +27,8 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
         }
         mrpc_model_slab_to_host(model, slab_ids[k], host[k]);
     }
-    mrpc_st_write_item items[3];
+    mrpc_st_write_item items[4];
+    size_t n_items = 3;
     for (int k = 0; k < 3; k++) {
         memset(&items[k], 0, sizeof items[k]);
         items[k].name = slab_names[k];
@@ -35,7 +37,22 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
         items[k].shape[0] = (int64_t)n;
         items[k].data = host[k];
     }
+    if (record) {
+        memset(&items[3], 0, sizeof items[3]);
+        items[3].name = "record";
+        items[3].dtype = MRPC_ST_U8;
+        items[3].n_dims = 1;
+        items[3].shape[0] = (int64_t)record_size;
+        items[3].bytes = record;
+        n_items = 4;
+    }
     char version[16], hash[32], steps[32], evals[32], best[40], secs[40], csecs[40], tokens[32];
+    char ck_written[32], ck_failures[32], ck_secs[40], resumes[32], redone[32];
+    snprintf(ck_written, sizeof ck_written, "%" PRId64, state->checkpoints_written);
+    snprintf(ck_failures, sizeof ck_failures, "%" PRId64, state->checkpoint_failures);
+    mrpc_format_f64(ck_secs, sizeof ck_secs, state->checkpoint_seconds);
+    snprintf(resumes, sizeof resumes, "%" PRId64, state->resumes);
+    snprintf(redone, sizeof redone, "%" PRId64, state->steps_redone);
     snprintf(version, sizeof version, "%d", MRPC_RESUME_VERSION);
     snprintf(hash, sizeof hash, "%016" PRIx64, state->config_hash);
     snprintf(steps, sizeof steps, "%" PRId64, state->steps_done);
@@ -46,8 +63,10 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
     snprintf(tokens, sizeof tokens, "%" PRId64, state->tokens_done);
     const char *meta[] = {"format", MRPC_RESUME_FORMAT, "version", version, "run_id", state->run_id,
                           "config_hash", hash, "steps_done", steps, "evals_done", evals, "best_accuracy", best,
-                          "train_seconds", secs, "compute_seconds", csecs, "tokens_done", tokens, NULL};
-    s = mrpc_st_write(path, items, 3, meta, err);
+                          "train_seconds", secs, "compute_seconds", csecs, "tokens_done", tokens,
+                          "checkpoints_written", ck_written, "checkpoint_failures", ck_failures,
+                          "checkpoint_seconds", ck_secs, "resumes", resumes, "steps_redone", redone, NULL};
+    s = mrpc_st_write(path, items, n_items, meta, err);
 done:
     for (int k = 0; k < 3; k++) free(host[k]);
     return s;
@@ -91,7 +110,7 @@ mrpc_status mrpc_resume_read_state(const char *path, const mrpc_resume_state *ex
     }
     int64_t version;
     if ((s = meta_i64(f, path, "version", &version, err)) != MRPC_OK) goto done;
-    if (version != MRPC_RESUME_VERSION) {
+    if (version != 1 && version != MRPC_RESUME_VERSION) {
         s = mrpc_error_set(err, MRPC_ERR_UNSUPPORTED, path, 0, 0, "version",
                            "resume checkpoint version %lld, this build reads %d", (long long)version, MRPC_RESUME_VERSION);
         goto done;
@@ -118,6 +137,14 @@ mrpc_status mrpc_resume_read_state(const char *path, const mrpc_resume_state *ex
     if (state->best_accuracy < 0) state->best_accuracy = NAN;
     if ((s = meta_f64(f, path, "train_seconds", &state->train_seconds, err)) != MRPC_OK) goto done;
     if ((s = meta_f64(f, path, "compute_seconds", &state->compute_seconds, err)) != MRPC_OK) goto done;
+    if (version >= 2) {
+        if ((s = meta_i64(f, path, "checkpoints_written", &state->checkpoints_written, err)) != MRPC_OK) goto done;
+        if ((s = meta_i64(f, path, "checkpoint_failures", &state->checkpoint_failures, err)) != MRPC_OK) goto done;
+        if ((s = meta_f64(f, path, "checkpoint_seconds", &state->checkpoint_seconds, err)) != MRPC_OK) goto done;
+        if ((s = meta_i64(f, path, "resumes", &state->resumes, err)) != MRPC_OK) goto done;
+        if ((s = meta_i64(f, path, "steps_redone", &state->steps_redone, err)) != MRPC_OK) goto done;
+        state->has_record = mrpc_st_find(f, "record") != NULL;
+    }
 done:
     mrpc_st_close(f);
     return s;
@@ -138,6 +165,15 @@ mrpc_status mrpc_resume_load_slabs(const char *path, mrpc_model *model, mrpc_err
     }
     if (s == MRPC_OK) mrpc_model_params_changed(model);
     free(host);
+    mrpc_st_close(f);
+    return s;
+}
+
+mrpc_status mrpc_resume_read_record(const char *path, unsigned char **out, size_t *out_size, mrpc_error *err) {
+    mrpc_st_file *f = NULL;
+    mrpc_status s = mrpc_st_open(path, &f, err);
+    if (s != MRPC_OK) return s;
+    s = mrpc_st_read_bytes(f, "record", out, out_size, err);
     mrpc_st_close(f);
     return s;
 }

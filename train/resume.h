@@ -9,7 +9,17 @@
  * hash of the resolved config, so a checkpoint of another run or another config is
  * refused instead of silently continued. The data order and the dropout masks are pure
  * functions of (seed, epoch, position), so nothing else is needed for a resumed run to
- * produce the same numbers as an uninterrupted one. Written atomically.
+ * produce the same numbers as an uninterrupted one. Written atomically (temp file, fsync,
+ * rename, directory fsync): a process killed at any instant leaves the previous
+ * checkpoint or the new one, complete.
+ *
+ * Version 2 adds a U8 tensor "record": the bytes of the run record (HDF5) as they were
+ * when the checkpoint was taken. A run that died after its checkpoint (kill -9, a node
+ * lost, OOM) may have left its record with entries logged after the checkpoint, or
+ * half-written; resuming puts this copy back, so the record and the checkpoint always
+ * agree. It also carries the checkpoint bookkeeping that the record reports (how many
+ * were written and how long they took, resumes, steps trained again). Version 1
+ * checkpoints (no record copy) are still read.
  */
 #ifndef MRPC_RESUME_H
 #define MRPC_RESUME_H
@@ -21,7 +31,7 @@
 #include "status.h"
 
 #define MRPC_RESUME_FORMAT "mrpc-tune resume"
-#define MRPC_RESUME_VERSION 1
+#define MRPC_RESUME_VERSION 2
 
 /* Where a run stands; everything but the slabs. */
 typedef struct mrpc_resume_state {
@@ -33,10 +43,29 @@ typedef struct mrpc_resume_state {
     double   train_seconds;   /* wall time of the training loop so far */
     double   compute_seconds; /* time in training steps (excludes evaluation) */
     int64_t  tokens_done;     /* training tokens so far, over all ranks */
+    /* checkpoint bookkeeping (0 in version 1 checkpoints) */
+    int64_t  checkpoints_written; /* resume checkpoints written so far, this one included */
+    int64_t  checkpoint_failures; /* periodic checkpoints that could not be written */
+    double   checkpoint_seconds;  /* time spent writing checkpoints */
+    int64_t  resumes;             /* times the run continued from a checkpoint */
+    int64_t  steps_redone;        /* steps logged after a checkpoint by a process that then died */
+    int      has_record;          /* read side: the checkpoint holds a copy of the record */
 } mrpc_resume_state;
 
-/* Writes `path` from the model's slabs (host copies are made) and `state`. */
-mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_resume_state *state, mrpc_error *err);
+/*
+ * Writes `path` from the model's slabs (host copies are made), `state`, and the record's
+ * bytes (`record`, `record_size`; NULL/0 writes none). On failure the previous file at
+ * `path` is left as it was and no temp file stays behind.
+ */
+mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_resume_state *state,
+                              const void *record, size_t record_size, mrpc_error *err);
+
+/*
+ * Reads the copy of the run record held by the checkpoint at `path` into a new buffer
+ * (*out, *out_size; the caller frees it). A checkpoint without one (version 1) is an
+ * error; check state.has_record first.
+ */
+mrpc_status mrpc_resume_read_record(const char *path, unsigned char **out, size_t *out_size, mrpc_error *err);
 
 /*
  * Reads the position of the run from `path` into *state, after checking format and

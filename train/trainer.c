@@ -499,7 +499,7 @@ static void print_progress(const train_ctx *c, int64_t epoch, double loss, doubl
 static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
     mrpc_status s = MRPC_OK;
     if (c->rank == 0) {
-        s = mrpc_resume_write(c->cfg->resume_checkpoint, c->model, &c->progress, err);
+        s = mrpc_resume_write(c->cfg->resume_checkpoint, c->model, &c->progress, NULL, 0, err);
         mrpc_runrec_abandon(c->record); /* flushes; status stays "running" */
         c->record = NULL;
         if (s == MRPC_OK && !c->opts->quiet) {

@@ -111,7 +111,30 @@ mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t si
         unlink(tmp);
         return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL, "rename failed: %s", strerror(e));
     }
+    mrpc_sync_parent_dir(path); /* durability only: the rename itself succeeded */
     return MRPC_OK;
+}
+
+int mrpc_sync_parent_dir(const char *path) {
+    char dir[4096];
+    size_t len = strlen(path);
+    if (len >= sizeof dir) {
+        errno = ENAMETOOLONG;
+        return -1;
+    }
+    memcpy(dir, path, len + 1);
+    char *slash = strrchr(dir, '/');
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    int e = errno;
+    close(fd);
+    if (rc != 0 && (e == EINVAL || e == EROFS)) return 0; /* this filesystem cannot sync a directory */
+    errno = e;
+    return rc;
 }
 
 mrpc_status mrpc_mkdir_p(const char *path, mrpc_error *err) {

@@ -27,6 +27,14 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
 /* Writes `size` bytes to `path` atomically (temp file, fsync, rename). */
 mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t size, mrpc_error *err);
 
+/*
+ * Makes a rename or creation of `path` durable: fsyncs the directory that holds it
+ * (after a power loss or a node's death the file is there under its new name). Best
+ * effort on filesystems that cannot sync a directory (returns 0 there); -1 with errno
+ * when the directory cannot be opened or synced.
+ */
+int mrpc_sync_parent_dir(const char *path);
+
 /* Creates `path` and its missing parents (like mkdir -p), mode 0755. */
 mrpc_status mrpc_mkdir_p(const char *path, mrpc_error *err);
 

@@ -30,91 +30,10 @@ import subprocess
 import sys
 import time
 
-import h5py
-import numpy as np
+from harness import (STOP_SIGNALS, Checks, default_signals, launch, mpirun_cmd, record_digest, digest_diff,
+                     sigmask_has, status_field, trainer_pids, write_config)
 
-FAILURES = []
-STOP_SIGNALS = [signal.SIGTERM, signal.SIGUSR1, signal.SIGINT, signal.SIGHUP]
-
-
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what, flush=True)
-    if not cond:
-        FAILURES.append(what)
-
-
-def write_config(path, data, epochs=2):
-    text = f"""model:
-  path: random
-  dim: 64
-  n_layers: 2
-  n_heads: 2
-  hidden_dim: 128
-  max_positions: 128
-data:
-  train: {data}/mrpc/train.tsv
-  validation: {data}/mrpc/dev.tsv
-  vocab: {data}/bert-base-uncased/vocab.txt
-  max_train_examples: 640
-output: runs/run.h5
-learning_rate: 1.0e-3
-warmup_steps: 4
-num_epochs: {epochs}
-train_batch_size: 16
-eval_batch_size: 64
-seed: 11
-progress_seconds: 0
-"""
-    with open(path, "w") as fh:
-        fh.write(text)
-
-
-def default_signals():
-    """The child starts with default dispositions (a background shell ignores SIGINT)."""
-    for s in STOP_SIGNALS:
-        signal.signal(s, signal.SIG_DFL)
-
-
-def mpirun_cmd():
-    mpirun = shutil.which("mpirun")
-    if not mpirun:
-        return None
-    return [mpirun, "--allow-run-as-root", "--oversubscribe", "-np", "2", "--mca", "btl", "self,vader"]
-
-
-def status_field(pid, tid, name):
-    try:
-        with open(f"/proc/{pid}/task/{tid}/status") as fh:
-            for line in fh:
-                if line.startswith(name + ":"):
-                    return line.split()[1]
-    except OSError:
-        return None
-    return None
-
-
-def sigmask_has(hexmask, sig):
-    return hexmask is not None and (int(hexmask, 16) >> (sig - 1)) & 1 == 1
-
-
-def trainer_pids(launcher):
-    """mrpc-train processes: the launched one, or the children of mpirun."""
-    if launcher.args[0].endswith("mrpc-train"):
-        return [launcher.pid]
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open(f"/proc/{d}/stat") as fh:
-                st = fh.read()
-        except OSError:
-            continue
-        comm = st[st.index("(") + 1:st.rindex(")")]
-        ppid = int(st[st.rindex(")") + 2:].split()[1])
-        if comm == "mrpc-train" and ppid == launcher.pid:
-            pids.append(int(d))
-    return sorted(pids)
+check = Checks()
 
 
 def ready(pids, n):
@@ -134,11 +53,6 @@ def wait_ready(proc, n, timeout=60.0):
             return pids
         time.sleep(0.005)
     return []
-
-
-def launch(cmd, cwd):
-    return subprocess.Popen(cmd, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=default_signals)
 
 
 # ---------------------------------------------------------------------------------- masks
@@ -202,27 +116,6 @@ def masks(a):
 
 # ---------------------------------------------------------------------------------- storm
 
-def record_digest(path):
-    """Everything of a record that a resumed run must reproduce: every dataset, hparams,
-    summary metrics and the root attributes except clock times and host."""
-    out = {}
-    with h5py.File(path, "r") as f:
-        for k, v in f.attrs.items():
-            if k not in ("start_time", "end_time", "host"):
-                out["@" + k] = v.tobytes() if isinstance(v, np.ndarray) else v
-
-        def visit(name, obj):
-            if isinstance(obj, h5py.Dataset):
-                out[name] = obj[()].tobytes()
-            for k, v in obj.attrs.items():
-                if k in ("train_seconds", "tokens_per_second") or "seconds" in k:
-                    continue
-                out[name + "@" + k] = v.tobytes() if isinstance(v, np.ndarray) else v
-
-        f.visititems(visit)
-    return out
-
-
 def storm_variant(a, rng, name, prefix, n, sets, budget, counts):
     work = os.path.join(a.work, "storm", name)
     shutil.rmtree(work, ignore_errors=True)
@@ -276,7 +169,7 @@ def storm_variant(a, rng, name, prefix, n, sets, budget, counts):
                     break
                 continue
             digest = record_digest(os.path.join(run_dir, "runs/run.h5"))
-            diff = sorted(k for k in set(ref) | set(digest) if ref.get(k) != digest.get(k))
+            diff = digest_diff(ref, digest)
             if diff:
                 mismatches.append(f"{run_dir}: differs in {', '.join(diff[:5])}")
             elif os.path.exists(os.path.join(run_dir, "runs/run.h5.resume")):
@@ -329,8 +222,8 @@ def main():
     a.bin = os.path.abspath(a.bin)
     os.makedirs(a.work, exist_ok=True)
     {"masks": masks, "storm": storm}[a.check](a)
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
+    if check.failures:
+        print(f"{len(check.failures)} check(s) failed")
         sys.exit(1)
     print("all checks hold")
 

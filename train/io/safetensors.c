@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fsutil.h"
+
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
 #define ST_BIG_ENDIAN 1
 #else
@@ -456,6 +458,33 @@ static void format_shape(char *buf, size_t size, const int64_t *shape, int n_dim
     if (used < size) snprintf(buf + used, size - used, "]");
 }
 
+mrpc_status mrpc_st_read_bytes(const mrpc_st_file *f, const char *name, unsigned char **out, size_t *out_size,
+                               mrpc_error *err) {
+    *out = NULL;
+    *out_size = 0;
+    if (!f || !name) return mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, name, "mrpc_st_read_bytes: NULL argument");
+    const mrpc_st_tensor *t = mrpc_st_find(f, name);
+    if (!t) return mrpc_error_set(err, MRPC_ERR_INVALID, file_name(f), 0, 0, name, "no tensor of this name in the file");
+    if (t->dtype != MRPC_ST_U8) {
+        return mrpc_error_set(err, MRPC_ERR_UNSUPPORTED, file_name(f), 0, 0, name, "dtype %s, expected U8",
+                              dtype_info[t->dtype].name);
+    }
+    uint64_t n_bytes = t->end - t->begin;
+    if (n_bytes >= SIZE_MAX) {
+        return mrpc_error_set(err, MRPC_ERR_UNSUPPORTED, file_name(f), 0, 0, name, "tensor too large for this machine");
+    }
+    unsigned char *buf = malloc((size_t)n_bytes + 1);
+    if (!buf) return mrpc_error_set(err, MRPC_ERR_NOMEM, file_name(f), 0, 0, name, "out of memory");
+    mrpc_status s = read_at(f, f->data_start + t->begin, buf, (size_t)n_bytes, err, name);
+    if (s != MRPC_OK) {
+        free(buf);
+        return s;
+    }
+    *out = buf;
+    *out_size = (size_t)n_bytes;
+    return MRPC_OK;
+}
+
 mrpc_status mrpc_st_read_f32(const mrpc_st_file *f, const char *name, const int64_t *shape, int n_dims,
                              float *dst, mrpc_error *err) {
     if (!f || !name) return mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, name, "mrpc_st_read_f32: NULL argument");
@@ -569,6 +598,17 @@ static int out_bytes(out_file *o, const void *data, size_t n) {
 static int out_tensor(out_file *o, const write_plan *p) {
     const float *src = p->item->data;
     size_t n = (size_t)p->n_elems;
+    if (p->item->dtype == MRPC_ST_U8) {
+        const unsigned char *b = p->item->bytes;
+        for (size_t i = 0; i < n;) {
+            if (o->used == sizeof o->buf && !out_flush(o)) return 0;
+            size_t k = n - i < sizeof o->buf - o->used ? n - i : sizeof o->buf - o->used;
+            memcpy(o->buf + o->used, b + i, k);
+            o->used += k;
+            i += k;
+        }
+        return 1;
+    }
     for (size_t i = 0; i < n;) {
         if (o->used + 4 > sizeof o->buf && !out_flush(o)) return 0;
         size_t room = (sizeof o->buf - o->used) / (p->item->dtype == MRPC_ST_F32 ? 4 : 2);
@@ -603,9 +643,9 @@ static mrpc_status plan_items(const char *path, const mrpc_st_write_item *items,
         if (strcmp(it->name, "__metadata__") == 0) {
             return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, it->name, "reserved name, cannot be a tensor");
         }
-        if (it->dtype != MRPC_ST_F32 && it->dtype != MRPC_ST_BF16) {
+        if (it->dtype != MRPC_ST_F32 && it->dtype != MRPC_ST_BF16 && it->dtype != MRPC_ST_U8) {
             return mrpc_error_set(err, MRPC_ERR_UNSUPPORTED, path, 0, 0, it->name,
-                                  "only F32 and BF16 can be written, not %s", mrpc_st_dtype_name(it->dtype));
+                                  "only F32, BF16 and U8 can be written, not %s", mrpc_st_dtype_name(it->dtype));
         }
         if (it->n_dims < 0 || it->n_dims > MRPC_ST_MAX_DIMS) {
             return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, it->name, "n_dims %d is outside 0..%d",
@@ -628,7 +668,8 @@ static mrpc_status plan_items(const char *path, const mrpc_st_write_item *items,
         if (overflow || n > (uint64_t)INT64_MAX / esize || n > SIZE_MAX / sizeof(float)) {
             return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, it->name, "shape product overflows");
         }
-        if (n > 0 && !it->data) return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, it->name, "data is NULL");
+        if (n > 0 && !(it->dtype == MRPC_ST_U8 ? it->bytes : (const void *)it->data))
+            return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, it->name, "data is NULL");
         plan[i].item = it;
         plan[i].n_elems = n;
         plan[i].n_bytes = n * esize;
@@ -779,6 +820,7 @@ mrpc_status mrpc_st_write(const char *path, const mrpc_st_write_item *items, siz
         goto done;
     }
     tmp[0] = '\0';
+    mrpc_sync_parent_dir(path); /* durability after a node's death; the rename itself succeeded */
 done:
     if (fd >= 0) close(fd);
     if (tmp[0]) unlink(tmp);

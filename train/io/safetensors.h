@@ -102,13 +102,26 @@ const char *mrpc_st_metadata(const mrpc_st_file *f, const char *key);
 mrpc_status mrpc_st_read_f32(const mrpc_st_file *f, const char *name, const int64_t *shape, int n_dims,
                              float *dst, mrpc_error *err);
 
-/* One tensor to write: float32 data converted to `dtype` (F32 or BF16, round to nearest even). */
+/*
+ * Reads U8 tensor `name` whole into a new buffer (*out, *out_size bytes; the caller
+ * frees it; a 0-byte tensor gives a 1-byte buffer). Missing tensor or another dtype is
+ * an error naming the file and the tensor.
+ */
+mrpc_status mrpc_st_read_bytes(const mrpc_st_file *f, const char *name, unsigned char **out, size_t *out_size,
+                               mrpc_error *err);
+
+/*
+ * One tensor to write: float32 data converted to `dtype` (F32 or BF16, round to nearest
+ * even), or, for dtype U8, raw bytes written as they are (an opaque blob such as a file
+ * image; `bytes` instead of `data`).
+ */
 typedef struct mrpc_st_write_item {
     const char   *name;
     mrpc_st_dtype dtype;
     int           n_dims;
     int64_t       shape[MRPC_ST_MAX_DIMS];
     const float  *data;                     /* [product(shape)]; may be NULL when that is 0 */
+    const void   *bytes;                    /* U8 only: [product(shape)] bytes */
 } mrpc_st_write_item;
 
 /*

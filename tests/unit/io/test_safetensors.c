@@ -170,14 +170,14 @@ static void test_round_trip(void) {
     fill(four, 12, 7.0f);
     b[3] = NAN;
     mrpc_st_write_item items[] = {
-        {"layer.b", MRPC_ST_BF16, 1, {4}, b},
-        {"layer.a", MRPC_ST_F32, 2, {2, 3}, a},
-        {"scalar", MRPC_ST_F32, 0, {0}, s},
-        {"zero", MRPC_ST_F32, 2, {0, 5}, NULL},
-        {"zero.bf16", MRPC_ST_BF16, 2, {3, 0}, NULL},
-        {"big", MRPC_ST_F32, 1, {N_BIG}, big},
-        {"big.bf16", MRPC_ST_BF16, 1, {N_BIG}, bigb},
-        {"four.d", MRPC_ST_F32, 4, {2, 3, 1, 2}, four},
+        {"layer.b", MRPC_ST_BF16, 1, {4}, b, NULL},
+        {"layer.a", MRPC_ST_F32, 2, {2, 3}, a, NULL},
+        {"scalar", MRPC_ST_F32, 0, {0}, s, NULL},
+        {"zero", MRPC_ST_F32, 2, {0, 5}, NULL, NULL},
+        {"zero.bf16", MRPC_ST_BF16, 2, {3, 0}, NULL, NULL},
+        {"big", MRPC_ST_F32, 1, {N_BIG}, big, NULL},
+        {"big.bf16", MRPC_ST_BF16, 1, {N_BIG}, bigb, NULL},
+        {"four.d", MRPC_ST_F32, 4, {2, 3, 1, 2}, four, NULL},
     };
     size_t n_items = sizeof items / sizeof items[0];
     const char *meta[] = {"format", "pt", "note", "round trip \"quoted\" \xc3\xa9", NULL};
@@ -319,10 +319,10 @@ static void test_reference_bytes(void) {
     mrpc_error err = {0};
     static const char *const framework[] = {"framework", "pt", NULL};
     const ref_case cases[4] = {
-        {"ref_attn.st", {"attn.0", MRPC_ST_F32, 3, {1, 2, 3}, data}, 1, NULL, want_attn, sizeof want_attn},
+        {"ref_attn.st", {"attn.0", MRPC_ST_F32, 3, {1, 2, 3}, data, NULL}, 1, NULL, want_attn, sizeof want_attn},
         {"ref_empty.st", {0}, 0, NULL, want_empty, sizeof want_empty},
         {"ref_meta.st", {0}, 0, framework, want_meta, sizeof want_meta},
-        {"ref_align.st", {"attn0", MRPC_ST_F32, 4, {1, 1, 2, 3}, data}, 1, NULL, want_align, sizeof want_align},
+        {"ref_align.st", {"attn0", MRPC_ST_F32, 4, {1, 1, 2, 3}, data, NULL}, 1, NULL, want_align, sizeof want_align},
     };
     for (int k = 0; k < 4; k++) {
         char pb3[PATH_CAP];
@@ -430,7 +430,7 @@ static void test_other_dtypes(void) {
 
 static void test_truncation(void) {
     float v[5] = {1, 2, 3, 4, 5};
-    mrpc_st_write_item items[] = {{"w", MRPC_ST_F32, 1, {5}, v}, {"x", MRPC_ST_BF16, 1, {3}, v}};
+    mrpc_st_write_item items[] = {{"w", MRPC_ST_F32, 1, {5}, v, NULL}, {"x", MRPC_ST_BF16, 1, {3}, v, NULL}};
     const char *meta[] = {"format", "pt", NULL};
     char pb5[PATH_CAP];
     const char *path = tmp_path(pb5, "whole.safetensors");
@@ -603,31 +603,33 @@ static void expect_write_error(const char *what, const mrpc_st_write_item *items
 static void test_writer_errors(void) {
     float v[4] = {1, 2, 3, 4};
     mrpc_error err = {0};
-    mrpc_st_write_item keep = {"keep", MRPC_ST_F32, 1, {4}, v};
+    mrpc_st_write_item keep = {"keep", MRPC_ST_F32, 1, {4}, v, NULL};
     char pb8[PATH_CAP];
     CHECK_OK(mrpc_st_write(tmp_path(pb8, "writer-target.safetensors"), &keep, 1, NULL, &err), &err);
 
-    mrpc_st_write_item dup[] = {{"w", MRPC_ST_F32, 1, {4}, v}, {"a", MRPC_ST_F32, 1, {1}, v}, {"w", MRPC_ST_F32, 1, {2}, v}};
+    mrpc_st_write_item dup[] = {{"w", MRPC_ST_F32, 1, {4}, v, NULL}, {"a", MRPC_ST_F32, 1, {1}, v, NULL}, {"w", MRPC_ST_F32, 1, {2}, v, NULL}};
     expect_write_error("duplicate names", dup, 3, NULL, "w");
-    mrpc_st_write_item dup2[] = {{"w", MRPC_ST_F32, 1, {4}, v}, {"w", MRPC_ST_BF16, 1, {4}, v}};
+    mrpc_st_write_item dup2[] = {{"w", MRPC_ST_F32, 1, {4}, v, NULL}, {"w", MRPC_ST_BF16, 1, {4}, v, NULL}};
     expect_write_error("duplicate names across dtypes", dup2, 2, NULL, "w");
-    mrpc_st_write_item reserved = {"__metadata__", MRPC_ST_F32, 1, {1}, v};
+    mrpc_st_write_item reserved = {"__metadata__", MRPC_ST_F32, 1, {1}, v, NULL};
     expect_write_error("reserved name", &reserved, 1, NULL, "__metadata__");
-    mrpc_st_write_item f16 = {"h", MRPC_ST_F16, 1, {1}, v};
+    mrpc_st_write_item nobytes = {"b", MRPC_ST_U8, 1, {4}, NULL, NULL};
+    expect_write_error("U8 without bytes", &nobytes, 1, NULL, "b");
+    mrpc_st_write_item f16 = {"h", MRPC_ST_F16, 1, {1}, v, NULL};
     expect_write_error("F16 not writable", &f16, 1, NULL, "h");
-    mrpc_st_write_item neg = {"n", MRPC_ST_F32, 2, {2, -1}, v};
+    mrpc_st_write_item neg = {"n", MRPC_ST_F32, 2, {2, -1}, v, NULL};
     expect_write_error("negative dim", &neg, 1, NULL, "n");
-    mrpc_st_write_item dims = {"d", MRPC_ST_F32, MRPC_ST_MAX_DIMS + 1, {1}, v};
+    mrpc_st_write_item dims = {"d", MRPC_ST_F32, MRPC_ST_MAX_DIMS + 1, {1}, v, NULL};
     expect_write_error("too many dims", &dims, 1, NULL, "d");
-    mrpc_st_write_item nodata = {"x", MRPC_ST_F32, 1, {4}, NULL};
+    mrpc_st_write_item nodata = {"x", MRPC_ST_F32, 1, {4}, NULL, NULL};
     expect_write_error("NULL data", &nodata, 1, NULL, "x");
-    mrpc_st_write_item huge = {"big", MRPC_ST_F32, 2, {INT64_MAX, 4}, v};
+    mrpc_st_write_item huge = {"big", MRPC_ST_F32, 2, {INT64_MAX, 4}, v, NULL};
     expect_write_error("overflowing shape", &huge, 1, NULL, "big");
-    mrpc_st_write_item noname = {NULL, MRPC_ST_F32, 1, {1}, v};
+    mrpc_st_write_item noname = {NULL, MRPC_ST_F32, 1, {1}, v, NULL};
     expect_write_error("no name", &noname, 1, NULL, "");
-    mrpc_st_write_item badutf = {"bad\xff", MRPC_ST_F32, 1, {1}, v};
+    mrpc_st_write_item badutf = {"bad\xff", MRPC_ST_F32, 1, {1}, v, NULL};
     expect_write_error("invalid UTF-8 name", &badutf, 1, NULL, NULL);
-    mrpc_st_write_item ok1 = {"ok", MRPC_ST_F32, 1, {1}, v};
+    mrpc_st_write_item ok1 = {"ok", MRPC_ST_F32, 1, {1}, v, NULL};
     const char *meta_noval[] = {"format", NULL, NULL};
     /* {"format", NULL} ends the list at the value: the key has no value */
     expect_write_error("metadata key without value", &ok1, 1, meta_noval, "__metadata__");
@@ -668,7 +670,7 @@ static void test_writer_errors(void) {
 static void test_truncated_while_open(void) {
     float v[64];
     fill(v, 64, 1.0f);
-    mrpc_st_write_item item = {"w", MRPC_ST_F32, 1, {64}, v};
+    mrpc_st_write_item item = {"w", MRPC_ST_F32, 1, {64}, v, NULL};
     char pb[PATH_CAP];
     const char *path = tmp_path(pb, "shrinks.safetensors");
     mrpc_error err = {0};
@@ -684,8 +686,42 @@ static void test_truncated_while_open(void) {
     mrpc_st_close(f);
 }
 
+/* U8 blobs (the run record inside a resume checkpoint) round-trip byte for byte beside F32 tensors. */
+static void test_bytes(void) {
+    unsigned char blob[70001];
+    for (size_t i = 0; i < sizeof blob; i++) blob[i] = (unsigned char)(i * 131u + (i >> 8));
+    float v[3] = {1.5f, -2.0f, 3.25f};
+    mrpc_st_write_item items[3] = {{"weights", MRPC_ST_F32, 1, {3}, v, NULL},
+                                   {"record", MRPC_ST_U8, 1, {(int64_t)sizeof blob}, NULL, blob},
+                                   {"empty", MRPC_ST_U8, 1, {0}, NULL, NULL}};
+    char pb[PATH_CAP];
+    const char *path = tmp_path(pb, "bytes.safetensors");
+    mrpc_error err = {0};
+    CHECK_OK(mrpc_st_write(path, items, 3, NULL, &err), &err);
+    mrpc_st_file *f = NULL;
+    if (!CHECK_OK(mrpc_st_open(path, &f, &err), &err)) return;
+    unsigned char *got = NULL;
+    size_t n = 0;
+    CHECK_OK(mrpc_st_read_bytes(f, "record", &got, &n, &err), &err);
+    CHECK(got && n == sizeof blob && memcmp(got, blob, n) == 0, "U8 blob read back byte for byte (%zu bytes)", n);
+    free(got);
+    CHECK_OK(mrpc_st_read_bytes(f, "empty", &got, &n, &err), &err);
+    CHECK(got && n == 0, "empty U8 tensor");
+    free(got);
+    float w[3];
+    int64_t shape = 3;
+    CHECK_OK(mrpc_st_read_f32(f, "weights", &shape, 1, w, &err), &err);
+    CHECK(w[0] == 1.5f && w[1] == -2.0f && w[2] == 3.25f, "F32 beside it intact");
+    CHECK(mrpc_st_read_bytes(f, "weights", &got, &n, &err) == MRPC_ERR_UNSUPPORTED && got == NULL &&
+              strcmp(err.field, "weights") == 0,
+          "an F32 tensor is not read as bytes");
+    CHECK(mrpc_st_read_bytes(f, "nope", &got, &n, &err) == MRPC_ERR_INVALID, "missing tensor named");
+    mrpc_st_close(f);
+}
+
 int main(void) {
     test_bf16_rounding();
+    test_bytes();
     test_round_trip();
     test_reference_bytes();
     test_unaligned();

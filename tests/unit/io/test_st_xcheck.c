@@ -126,7 +126,7 @@ int main(void) {
     expected(t);
     mrpc_st_write_item items[N_TENSORS];
     for (int k = 0; k < N_TENSORS; k++) {
-        items[k] = (mrpc_st_write_item){t[k].name, t[k].dtype, t[k].n_dims, {0}, t[k].values};
+        items[k] = (mrpc_st_write_item){t[k].name, t[k].dtype, t[k].n_dims, {0}, t[k].values, NULL};
         memcpy(items[k].shape, t[k].shape, sizeof t[k].shape);
     }
     const char *meta[] = {"format", "pt", "producer", "mrpc-c", NULL};
