@@ -61,3 +61,16 @@ void mrpc_format_f64(char *buf, size_t buf_size, double value) {
     }
     snprintf(buf, buf_size, "%.17g", value);
 }
+
+size_t mrpc_split_tabs(char *line, char **fields, size_t max) {
+    size_t n = 0;
+    char *p = line;
+    while (n < max) {
+        fields[n++] = p;
+        char *t = strchr(p, '\t');
+        if (!t) break;
+        *t = '\0';
+        p = t + 1;
+    }
+    return n;
+}

@@ -28,4 +28,11 @@ int mrpc_str_copy(char *dst, size_t dst_size, const char *src);
 /* Formats a double so that parsing it back gives the same value ("%.17g", shortened when exact). */
 void mrpc_format_f64(char *buf, size_t buf_size, double value);
 
+/*
+ * Splits `line` at tabs in place (each tab becomes a NUL) into at most `max` fields,
+ * pointers into `line`; the last field keeps any further tabs. Returns the number of
+ * fields (1 for a line without tabs).
+ */
+size_t mrpc_split_tabs(char *line, char **fields, size_t max);
+
 #endif /* MRPC_CORE_STRUTIL_H */

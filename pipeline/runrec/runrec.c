@@ -87,3 +87,30 @@ int mrpc_runrec_metric(const mrpc_runrec *rec, const char *name, double *out) {
     if (out) *out = v;
     return 1;
 }
+
+int mrpc_runrec_metric_range(const char *name, double *lo, double *hi) {
+    static const char *const unit[]     = {"accuracy", "f1", "best_accuracy"};
+    static const char *const positive[] = {"train_seconds", "tokens_per_second", "eval_loss"};
+    if (!name) return 0;
+    for (size_t k = 0; k < sizeof unit / sizeof unit[0]; k++) {
+        if (strcmp(name, unit[k]) == 0) {
+            if (lo) *lo = 0.0;
+            if (hi) *hi = 1.0;
+            return 1;
+        }
+    }
+    for (size_t k = 0; k < sizeof positive / sizeof positive[0]; k++) {
+        if (strcmp(name, positive[k]) == 0) {
+            if (lo) *lo = 0.0;
+            if (hi) *hi = HUGE_VAL;
+            return 1;
+        }
+    }
+    return 0;
+}
+
+int mrpc_runrec_metric_in_range(const char *name, double value) {
+    double lo = 0.0, hi = 0.0;
+    if (isnan(value) || !mrpc_runrec_metric_range(name, &lo, &hi)) return 1;
+    return value >= lo && value <= hi && isfinite(value);
+}

@@ -117,14 +117,32 @@ typedef struct mrpc_runrec_summary {
     double tokens_per_second;
 } mrpc_runrec_summary;
 
+/*
+ * The resume checkpoints of a run, written to /checkpoints when the run ends (attributes
+ * of the same names). Counts add up over every process that worked on the run: a run
+ * stopped, killed and resumed reports all its checkpoints and resumes.
+ */
+typedef struct mrpc_runrec_checkpoints {
+    const char *strategy;       /* save_strategy: "no", "epoch", "steps" or "minutes" */
+    double      period;         /* save_steps or save_minutes (0 for "no" and "epoch") */
+    int64_t     written;        /* checkpoints written (periodic and on stop signals) */
+    int64_t     failed;         /* periodic checkpoints that could not be written (the run went on) */
+    double      seconds;        /* time spent writing them */
+    int64_t     resumes;        /* times the run continued from a checkpoint */
+    int64_t     steps_redone;   /* steps logged after a checkpoint by a process that then died, trained again */
+    int         kept;           /* 1 when the resume checkpoint was left on disk at the end */
+    const char *note;           /* why it was kept or removed, and the last write failure ("" when none) */
+} mrpc_runrec_checkpoints;
+
 /* ---- writer (rank 0 of mrpc-train) ---------------------------------------------- */
 
 typedef struct mrpc_runrec_writer mrpc_runrec_writer; /* opaque */
 
 /*
- * Creates the record at `path` (its directory must exist), truncating a file that is
+ * Creates the record at `path` (its directory must exist), replacing a file that is
  * there, with status "running", the meta attributes, the start time and the
- * hyperparameters, and flushes it. `hparams` may be NULL when n_hparams is 0; names
+ * hyperparameters. The record is built in memory and written in one atomic write
+ * (temporary file, fsync, rename), so a failure leaves nothing new at `path`. `hparams` may be NULL when n_hparams is 0; names
  * must be safe names (mrpc_name_is_safe), unique, at most MRPC_RUNREC_MAX_HPARAMS.
  * On success *out owns the open file until mrpc_runrec_finish or _abandon.
  *
@@ -132,8 +150,14 @@ typedef struct mrpc_runrec_writer mrpc_runrec_writer; /* opaque */
  * except a duplicate hyperparameter name, which is found while writing),
  * MRPC_ERR_BUSY when another process holds HDF5's lock on the file (a writer, or a
  * reader that opened it with locking on; the file is left untouched), and
- * MRPC_ERR_HDF5/MRPC_ERR_IO otherwise. On failure *out is NULL and nothing is left
- * at `path` (a file this call created or truncated is removed).
+ * MRPC_ERR_HDF5/MRPC_ERR_IO otherwise (a full disk: MRPC_ERR_IO). On failure *out is
+ * NULL, nothing new is left at `path` and a file that was there is left untouched.
+ *
+ * Full disk and I/O errors after creation: HDF5 works on an in-memory mirror of the file
+ * and every flush copies the changes to the disk (docs/run-record.md, rule 0), so a
+ * failed write never leaves libhdf5 unable to close the file. After a failed write every
+ * append returns MRPC_ERR_IO; mrpc_runrec_finish then closes the writer and rewrites
+ * status ("failed") and status_reason in place on disk when it can (rule 8).
  */
 mrpc_status mrpc_runrec_create(const char *path, const mrpc_runrec_meta *meta, const mrpc_hparam *hparams,
                                size_t n_hparams, mrpc_runrec_writer **out, mrpc_error *err);
@@ -171,6 +195,16 @@ mrpc_status mrpc_runrec_append_eval(mrpc_runrec_writer *w, int64_t step, int64_t
                                     double f1, double loss, mrpc_error *err);
 
 /*
+ * Writes the buffered train entries and flushes the file (H5Fflush and fsync), as an
+ * evaluation does: what was appended so far is on disk (mrpc-train calls it before it
+ * writes a resume checkpoint that counts those entries).
+ */
+mrpc_status mrpc_runrec_flush(mrpc_runrec_writer *w, mrpc_error *err);
+
+/* Writes (or replaces) the /checkpoints group from `c`. */
+mrpc_status mrpc_runrec_set_checkpoints(mrpc_runrec_writer *w, const mrpc_runrec_checkpoints *c, mrpc_error *err);
+
+/*
  * Writes (or replaces) /eval/predictions and /eval/labels, `n` int32 each (n may be 0;
  * the arrays may then be NULL). Flushed with the next evaluation or at finish.
  */
@@ -190,9 +224,11 @@ mrpc_status mrpc_runrec_set_attr_string(mrpc_runrec_writer *w, const char *name,
  * UTF-8 is replaced by U+FFFD and the text is cut at a character boundary to 511
  * bytes), flushes and fsyncs, and last writes the final `status`, flushes again and
  * closes; frees `w`. `status` must be COMPLETED, FAILED or DIVERGED: anything else
- * gives MRPC_ERR_INVALID and closes the record as "running". When a step fails the
- * status is not written (the record stays "running"). The writer is freed even on
- * failure; NULL gives MRPC_ERR_INVALID.
+ * gives MRPC_ERR_INVALID and closes the record as "running". When a write fails (now or
+ * earlier) the requested status is not written: the record on disk is marked "failed"
+ * with the reason (`reason` for a failed run, else the write error) when that can be
+ * written in place, and otherwise keeps "running"; the returned error says which. The
+ * writer is freed even on failure; NULL gives MRPC_ERR_INVALID.
  */
 mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, const char *reason,
                                const mrpc_runrec_summary *summary, mrpc_error *err);
@@ -261,10 +297,14 @@ typedef struct mrpc_runrec {
  * and the series of a group must have equal lengths. A record that says "running" (its
  * writer may have died between two series) is read up to its shortest series instead.
  *
+ * Values are checked against their ranges (docs/run-record.md, "Reading"): accuracy and
+ * F1 in [0, 1], losses, times and rates >= 0 and finite, predictions 0/1; NaN is "not
+ * available" except in a completed record's series; +inf only for a diverged run's loss.
+ *
  * Fails with MRPC_ERR_IO when the file cannot be opened (missing, not a regular file,
  * no permission), MRPC_ERR_PARSE (naming the file, and the object where known) for a
- * file that is not HDF5, not a run record, damaged, cut short, or from an impossible
- * format_version, and MRPC_ERR_UNSUPPORTED for another format_version (newer: upgrade
+ * file that is not HDF5, not a run record, damaged, cut short, holds a value out of
+ * range, or has an impossible format_version, and MRPC_ERR_UNSUPPORTED for another format_version (newer: upgrade
  * mrpc-tune). Damage to the checksummed metadata is detected by HDF5; damage to the
  * unchecksummed parts (chunk indexes, raw data) is caught where our checks see it —
  * see docs/run-record.md for what libhdf5 1.10.8 itself does with crafted files.
@@ -288,5 +328,16 @@ const mrpc_hparam *mrpc_runrec_find_hparam(const mrpc_runrec *rec, const char *n
  * (when not NULL) when the record has it and it is not NaN, else 0.
  */
 int mrpc_runrec_metric(const mrpc_runrec *rec, const char *name, double *out);
+
+/*
+ * The range of a metric of mrpc_runrec_metric: [0, 1] for accuracy, f1 and
+ * best_accuracy, [0, inf) (finite) for train_seconds, tokens_per_second and eval_loss.
+ * Returns 1 and sets *lo and *hi (when not NULL) for those names, else 0. The reader
+ * refuses records whose values lie outside (docs/run-record.md, "Reading").
+ */
+int mrpc_runrec_metric_range(const char *name, double *lo, double *hi);
+
+/* 1 when `value` is NaN ("not available"), `name` has no range, or value is finite and in range. */
+int mrpc_runrec_metric_in_range(const char *name, double value);
 
 #endif /* MRPC_RUNREC_RUNREC_H */

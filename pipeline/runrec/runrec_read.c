@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -194,6 +195,31 @@ static mrpc_status read_hparams(reader *r) {
     return ctx.st;
 }
 
+/* ---- value ranges ----------------------------------------------------------------------- */
+
+/*
+ * Metrics must lie in their range, or a damaged or edited record would become the
+ * study's best run: accuracy and F1 in [0, 1], losses, gradient norms, learning rates,
+ * times and throughputs >= 0. NaN means "not available" (the writer's fill value, and
+ * what /summary holds for a value it does not have) except in the series of a completed
+ * run, which are complete; +inf is allowed where `inf_ok` (the loss or gradient norm of
+ * the step at which a run diverged). `index` < 0 names an attribute, else a series entry.
+ */
+static mrpc_status check_value(reader *r, const char *where, long long index, double v, double lo, double hi,
+                               int nan_ok, int inf_ok) {
+    if (isnan(v) ? nan_ok : (v >= lo && v <= hi) || (inf_ok && isinf(v) && v > 0)) return MRPC_OK;
+    char entry[48] = "";
+    if (index >= 0) snprintf(entry, sizeof entry, "entry %lld ", index);
+    char range[64];
+    if (isinf(hi))
+        snprintf(range, sizeof range, "a finite number >= %g", lo);
+    else
+        snprintf(range, sizeof range, "a number in [%g, %g]", lo, hi);
+    return mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, where,
+                          "%sis %.17g, expected %s%s: the record is damaged or was edited; refused", entry, v, range,
+                          nan_ok ? " or NaN (not available)" : "");
+}
+
 /* ---- summary ---------------------------------------------------------------------------- */
 
 static mrpc_status read_summary(reader *r) {
@@ -214,6 +240,13 @@ static mrpc_status read_summary(reader *r) {
         }
     }
     runrec_close_id(&g);
+    for (int k = 0; k < 5 && st == MRPC_OK; k++) {
+        char where[64];
+        runrec_attr_path(where, sizeof where, "/summary", names[k]);
+        double lo = 0.0, hi = INFINITY;
+        (void)mrpc_runrec_metric_range(names[k], &lo, &hi); /* every summary name has one */
+        st = check_value(r, where, -1, *dst[k], lo, hi, 1, 0);
+    }
     if (st == MRPC_OK)
         r->rec->has_summary = 1;
     else
@@ -372,6 +405,29 @@ static mrpc_status read_series(reader *r) {
     return read_group_series(r, "/eval", runrec_eval_names, RUNREC_N_EVAL, 2, eval, &rec->n_eval);
 }
 
+/* The ranges of the series read (see check_value). */
+static mrpc_status check_series(reader *r) {
+    const mrpc_runrec *rec = r->rec;
+    int complete           = rec->status == MRPC_RUN_COMPLETED;
+    int may_diverge        = rec->status == MRPC_RUN_DIVERGED || rec->status == MRPC_RUN_RUNNING;
+    mrpc_status st         = MRPC_OK;
+    for (size_t i = 0; i < rec->n_train && st == MRPC_OK; i++) {
+        long long k = (long long)i;
+        st          = check_value(r, "/train/loss", k, rec->train_loss[i], 0.0, INFINITY, !complete, may_diverge);
+        if (st == MRPC_OK)
+            st = check_value(r, "/train/grad_norm", k, rec->train_grad_norm[i], 0.0, INFINITY, !complete, may_diverge);
+        if (st == MRPC_OK)
+            st = check_value(r, "/train/learning_rate", k, rec->train_learning_rate[i], 0.0, INFINITY, !complete, 0);
+    }
+    for (size_t i = 0; i < rec->n_eval && st == MRPC_OK; i++) {
+        long long k = (long long)i;
+        st          = check_value(r, "/eval/accuracy", k, rec->eval_accuracy[i], 0.0, 1.0, !complete, 0);
+        if (st == MRPC_OK) st = check_value(r, "/eval/f1", k, rec->eval_f1[i], 0.0, 1.0, !complete, 0);
+        if (st == MRPC_OK) st = check_value(r, "/eval/loss", k, rec->eval_loss[i], 0.0, INFINITY, !complete, 0);
+    }
+    return st;
+}
+
 static mrpc_status read_predictions(reader *r) {
     hid_t g     = H5I_INVALID_HID;
     column pred = {.ds = H5I_INVALID_HID}, lab = {.ds = H5I_INVALID_HID};
@@ -391,6 +447,15 @@ static mrpc_status read_predictions(reader *r) {
         if (st == MRPC_OK)
             st = read_column(r, &lab, lab.n, H5T_NATIVE_INT32, sizeof(int32_t), (void **)&r->rec->labels);
         if (st == MRPC_OK) r->rec->n_predictions = (size_t)pred.n;
+        /* Binary classification: every prediction and label is 0 or 1. */
+        for (int64_t i = 0; st == MRPC_OK && i < pred.n; i++) {
+            int32_t v = r->rec->predictions[i], l = r->rec->labels[i];
+            if ((v != 0 && v != 1) || (l != 0 && l != 1))
+                st = mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, v != 0 && v != 1 ? pred.where : lab.where,
+                                    "entry %" PRId64 " is %d, expected 0 or 1: the record is damaged or was edited; "
+                                    "refused",
+                                    i, (int)(v != 0 && v != 1 ? v : l));
+        }
     }
     runrec_close_id(&pred.ds);
     runrec_close_id(&lab.ds);
@@ -463,6 +528,7 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
     if ((st = read_hparams(&r)) != MRPC_OK) goto done;
     if ((st = read_summary(&r)) != MRPC_OK) goto done;
     if (!(flags & MRPC_RUNREC_READ_ATTRS_ONLY) && (st = read_series(&r)) != MRPC_OK) goto done;
+    if ((flags & MRPC_RUNREC_READ_SERIES) && (st = check_series(&r)) != MRPC_OK) goto done;
     if ((flags & MRPC_RUNREC_READ_PREDICTIONS) && (st = read_predictions(&r)) != MRPC_OK) goto done;
     if (runrec_close_id(&r.file) < 0) st = runrec_h5_error(err, MRPC_ERR_HDF5, path, NULL, "cannot close the file");
 done:

@@ -709,6 +709,74 @@ static void test_hostile_strings(const tctx *t) {
 
 /* ---- argument checks ------------------------------------------------------------------------ */
 
+/* ---- value ranges ------------------------------------------------------------------------ */
+
+/* A small completed record whose summary, last eval or predictions carry one bad value. */
+typedef struct range_case {
+    const char *name;
+    mrpc_runrec_summary summary;
+    double eval_acc, eval_loss;
+    int32_t pred0;
+    const char *field; /* the object the error must name; NULL: the record must be read */
+    const char *value; /* text the message must show */
+} range_case;
+
+static void test_value_ranges(const tctx *t) {
+    const mrpc_runrec_summary ok = {0.8, 0.75, 0.8, 12.0, 1000.0};
+    range_case cases[] = {
+        {"ok.h5", ok, 0.8, 0.5, 1, NULL, NULL},
+        {"acc-huge.h5", {1e300, 0.75, 0.8, 12.0, 1000.0}, 0.8, 0.5, 1, "/summary@accuracy", "e+300"},
+        {"f1-neg.h5", {0.8, -5.0, 0.8, 12.0, 1000.0}, 0.8, 0.5, 1, "/summary@f1", "is -5"},
+        {"best-inf.h5", {0.8, 0.75, INFINITY, 12.0, 1000.0}, 0.8, 0.5, 1, "/summary@best_accuracy", "inf"},
+        {"secs-neg.h5", {0.8, 0.75, 0.8, -1.0, 1000.0}, 0.8, 0.5, 1, "/summary@train_seconds", "is -1"},
+        {"summary-nan.h5", {NAN, NAN, 0.8, 12.0, NAN}, 0.8, 0.5, 1, NULL, NULL}, /* NaN: not available */
+        {"eval-acc.h5", ok, 1.5, 0.5, 1, "/eval/accuracy", "entry 0 is 1.5"},
+        {"eval-loss.h5", ok, 0.8, -0.25, 1, "/eval/loss", "entry 0 is -0.25"},
+        {"eval-nan.h5", ok, 0.8, NAN, 1, "/eval/loss", "nan"}, /* a completed run's series are complete */
+        {"pred.h5", ok, 0.8, 0.5, 7, "/eval/predictions", "entry 0 is 7"},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        const range_case *rc = &cases[c];
+        char path[1200];
+        mrpc_error err        = {0};
+        mrpc_runrec_writer *w = new_small(t, rc->name, path, sizeof path, 4);
+        if (!w) continue;
+        int32_t pred[2] = {rc->pred0, 0}, lab[2] = {1, 0};
+        CHECK_OK(mrpc_runrec_append_eval(w, 4, 1, rc->eval_acc, 0.7, rc->eval_loss, &err), &err);
+        CHECK_OK(mrpc_runrec_write_predictions(w, pred, lab, 2, &err), &err);
+        CHECK_OK(mrpc_runrec_finish(w, MRPC_RUN_COMPLETED, NULL, &rc->summary, &err), &err);
+        mrpc_runrec r;
+        mrpc_status st = mrpc_runrec_read(path, MRPC_RUNREC_READ_SERIES | MRPC_RUNREC_READ_PREDICTIONS, &r, &err);
+        if (!rc->field) {
+            if (CHECK(st == MRPC_OK, "%s: read (%s)", rc->name, err.message)) mrpc_runrec_clear(&r);
+            continue;
+        }
+        CHECK(st == MRPC_ERR_PARSE && r.has_summary == 0, "%s: refused with a parse error (%d)", rc->name, (int)st);
+        CHECK(strcmp(err.file, path) == 0 && strcmp(err.field, rc->field) == 0, "%s: names the file and %s: %s %s",
+              rc->name, rc->field, err.file, err.field);
+        CHECK(strstr(err.message, rc->value) != NULL && strstr(err.message, "refused") != NULL,
+              "%s: says the value and why: %s", rc->name, err.message);
+        /* The optimizer's cheap read checks /summary too. */
+        if (rc->field[1] == 's') {
+            st = mrpc_runrec_read(path, MRPC_RUNREC_READ_ATTRS_ONLY, &r, &err);
+            CHECK(st == MRPC_ERR_PARSE && strcmp(err.field, rc->field) == 0, "%s: attrs-only read refuses it too",
+                  rc->name);
+        }
+    }
+    /* A diverged run may end with a NaN or infinite loss, never a negative one. */
+    char path[1200];
+    mrpc_error err        = {0};
+    mrpc_runrec_writer *w = new_small(t, "diverged-neg.h5", path, sizeof path, 3);
+    if (w) {
+        CHECK_OK(mrpc_runrec_append_train(w, 4, -INFINITY, 1e-5, 1.0, &err), &err);
+        CHECK_OK(mrpc_runrec_finish(w, MRPC_RUN_DIVERGED, "loss", NULL, &err), &err);
+        mrpc_runrec r;
+        CHECK(mrpc_runrec_read(path, MRPC_RUNREC_READ_SERIES, &r, &err) == MRPC_ERR_PARSE &&
+                  strcmp(err.field, "/train/loss") == 0 && strstr(err.message, "entry 3 is -inf"),
+              "-inf loss refused: %s %s", err.field, err.message);
+    }
+}
+
 static void test_create_errors(const tctx *t) {
     char path[1200];
     mrpc_error err        = {0};
@@ -719,18 +787,26 @@ static void test_create_errors(const tctx *t) {
 
     path_in(t, path, sizeof path, "no-such-dir/run.h5");
     mrpc_status st = mrpc_runrec_create(path, &meta, h, nh, &w, &err);
-    CHECK(st == MRPC_ERR_HDF5 && w == NULL, "create in a missing directory: %d", (int)st);
+    CHECK(st == MRPC_ERR_IO && w == NULL, "create in a missing directory: %d", (int)st);
     CHECK(strcmp(err.file, path) == 0 && strstr(err.message, "No such file or directory"), "names the file: %s: %s",
           err.file, err.message);
+    CHECK(!mrpc_path_exists(path), "nothing left in the missing directory");
 
-    /* A failure after the file exists removes it, also when it replaced an old file. */
+    /* The record is built in memory and replaces the file atomically: a failure leaves
+     * an old file as it was and nothing new. */
     path_in(t, path, sizeof path, "partial.h5");
     CHECK_OK(mrpc_file_write_atomic(path, "old contents", 12, &err), &err);
     snprintf(h[1].name, sizeof h[1].name, "learning_rate"); /* duplicate */
     st = mrpc_runrec_create(path, &meta, h, nh, &w, &err);
     CHECK(st == MRPC_ERR_INVALID && w == NULL, "duplicate hparam: %d", (int)st);
     CHECK(strcmp(err.field, "/hparams@learning_rate") == 0, "names the hparam: '%s'", err.field);
-    CHECK(!mrpc_path_exists(path), "partial file removed");
+    char *old_text  = NULL;
+    size_t old_size = 0;
+    CHECK(mrpc_file_read_all(path, 0, &old_text, &old_size, &err) == MRPC_OK && old_size == 12 &&
+              memcmp(old_text, "old contents", 12) == 0,
+          "the old file is left as it was");
+    free(old_text);
+    CHECK(remove(path) == 0, "old file removed by the test");
     nh = default_hparams(h);
 
     snprintf(h[2].name, sizeof h[2].name, "bad/name");
@@ -1301,6 +1377,7 @@ int main(int argc, char **argv) {
     test_resume(&t);
     test_hostile_strings(&t);
     test_create_errors(&t);
+    test_value_ranges(&t);
     test_truncated(&t, ref);
     test_foreign_files(&t, ref);
     test_live_reader(&t);
