@@ -95,8 +95,10 @@ mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wa
     mrpc_strbuf_appendf(&t, "# The body of every task: slurm/task.sh of the mrpc-tune tree (MRPC_HOME) runs\n");
     mrpc_strbuf_appendf(&t, "# srun mrpc-train --wave <this wave> --task-id $SLURM_ARRAY_TASK_ID, forwards USR1/TERM\n");
     mrpc_strbuf_appendf(&t, "# so the trainer checkpoints, and requeues the task after a checkpoint.\n");
+    mrpc_strbuf_appendf(&t, "# Exported so that it does not matter from which directory this script was submitted.\n");
+    mrpc_strbuf_appendf(&t, "export MRPC_HOME=\"${MRPC_HOME:-%s}\"\n", home);
     mrpc_strbuf_appendf(&t, "export MRPC_BINDIR=\"${MRPC_BINDIR:-%s}\"\n", bindir);
-    mrpc_strbuf_appendf(&t, "exec \"${MRPC_HOME:-%s}/slurm/task.sh\" %s\n", home, wave_dir);
+    mrpc_strbuf_appendf(&t, "exec \"$MRPC_HOME/slurm/task.sh\" %s\n", wave_dir);
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
@@ -135,6 +137,11 @@ mrpc_status mrpc_emit_render(const mrpc_study *st, const mrpc_plan *plan, const 
     for (size_t k = 0; k < np; k++) mrpc_str_copy(w->keys[k], sizeof w->keys[0], st->space.params[k].name);
     w->n_keys = np;
     if (plan->with_seed) mrpc_str_copy(w->keys[w->n_keys++], sizeof w->keys[0], "seed");
+    /* The searched columns: the fixed_hash mrpc-train recomputes covers everything else (constants too). */
+    w->has_searched = 1;
+    for (size_t k = 0; k < np; k++)
+        if (st->space.params[k].dist != MRPC_DIST_CONSTANT)
+            mrpc_str_copy(w->searched[w->n_searched++], sizeof w->searched[0], st->space.params[k].name);
     for (size_t i = 0; i < plan->n_tasks; i++) {
         const mrpc_plan_task *pt = &plan->tasks[i];
         mrpc_wave_task *t = &w->tasks[i];

@@ -12,10 +12,20 @@
 #
 # Environment: MRPC_STUDY (study file), MRPC_HOME, MRPC_BINDIR, as in slurm/task.sh.
 #SBATCH --job-name=mrpc-optimize        # name shown by squeue
-#SBATCH --output=mrpc-%x-%j.out         # %j = job id (in the submit dir)
+#SBATCH --output=mrpc-%x-%j.out         # %j = job id; slurm/submit_wave.sh puts it into <wave>/logs/optimize-%j.out
 #SBATCH --time=00:10:00                 # the optimizer takes seconds
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
 set -euo pipefail
-home=${MRPC_HOME:-${SLURM_SUBMIT_DIR:-$PWD}}
+# Slurm runs a copy of this script: the project is MRPC_HOME (exported by submit_wave.sh),
+# else where this script was submitted from, else the submit directory.
+home=${MRPC_HOME:-}
+if [[ -z "$home" && -z "${SLURM_JOB_ID:-}" ]]; then home=$(cd "$(dirname "$0")/.." && pwd); fi  # run by hand
+if [[ -z "$home" ]]; then
+  script=$(scontrol show job "${SLURM_JOB_ID:-none}" -o 2>/dev/null | sed -n 's/.* Command=\([^ ]*\).*/\1/p' | head -n 1 || true)
+  [[ -z "$script" || "$script" == /* ]] || script=${SLURM_SUBMIT_DIR:-$PWD}/$script
+  home=$(dirname "$(dirname "${script:-/}")")
+  [[ -x "$home/slurm/task.sh" ]] || home=${SLURM_SUBMIT_DIR:-$PWD}
+fi
+export MRPC_HOME=$home
 exec "$home/slurm/submit_wave.sh" --finalize "$@"

@@ -7,8 +7,11 @@
 # slurm/optimize_step.sh with --dependency=afterany:<that array>. Each optimize step
 # plans and submits the next wave and the next optimize step, until the study's budgets
 # are spent; the last one writes the report (mrpc-analyze) into <study_dir>/report.
-# With --dry-run every sbatch command is printed instead of submitted (the waves are
-# still planned, so you can look at their tasks.tsv).
+# With --dry-run nothing is written or submitted: it prints the first wave that would be
+# planned (mrpc-optimize next --dry-run; `mrpc-optimize show-wave` prints its files) and
+# the sbatch commands. Logs: <study_dir>/waves/<stage>/<nn>/logs/ holds each task's
+# <array job>_<task>.out and the log of the optimize step that ran after that wave,
+# optimize-<job>.out.
 #
 # STUDY defaults to $MRPC_STUDY, then studies/default/study.yaml (created by
 # `mrpc-pipeline init` when missing). Run it on a login node or as a tiny job.

@@ -5,12 +5,24 @@
 #     srun mrpc-train --wave WAVE_DIR --task-id $SLURM_ARRAY_TASK_ID
 #
 # mrpc-train reads the hyperparameters, run id and output path from the row itself:
-# nothing from a config is ever put on a command line or into a shell word here.
+# nothing from a config is ever put on a command line or into a shell word here. It
+# refuses a row whose wave was planned for other fixed settings (base config changed).
 #
-# Which wave: $1, else $MRPC_WAVE_DIR, else the newest wave of stage $MRPC_STAGE of the
-# study $MRPC_STUDY (default: studies/default/study.yaml under the project).
-# Checks that the array range matches the wave (0..n-1): a mismatch is an error that
-# names the right --array, not silently idle or missing tasks.
+# Which wave: $1 (wave.sbatch passes its own), else $MRPC_WAVE_DIR, else (the stage
+# scripts) the newest wave of stage $MRPC_STAGE of the study $MRPC_STUDY (default:
+# studies/default/study.yaml under the project) that existed when the array was
+# submitted (wave.yaml's time against the job's SubmitTime). The first task that starts
+# records that choice in waves/<stage>/.array-<array job id>, and every task of the
+# array, requeued ones included, runs that wave: a `mrpc-optimize next` while the array
+# waits never mixes two waves in one array.
+#
+# What every task would fail on alike (no study, no wave, an array range that does not
+# match the wave) is said once, with the command that fixes it, and the whole array is
+# cancelled (scancel $SLURM_ARRAY_JOB_ID) instead of failing task after task.
+#
+# Logs: every task writes to <wave>/logs/<array job>_<task>.out. A stage script's task
+# moves there as soon as it knows its wave and removes its <job name>-%A_%a.out in the
+# submit directory, which stays only when the task stopped before (it says why).
 #
 # Preemption: on USR1 (#SBATCH --signal=B:USR1@T, before the time limit) or TERM the
 # signal is passed to the trainer, which writes a resume checkpoint and exits with 75.
@@ -19,8 +31,8 @@
 # the checkpoint.
 # mrpc-train itself gives up (record marked failed) after MRPC_MAX_RESTARTS requeues.
 #
-# Environment: MRPC_HOME (project root; default $SLURM_SUBMIT_DIR), MRPC_BINDIR
-# (default $MRPC_HOME/build/release), MRPC_STUDY, MRPC_STAGE, MRPC_WAVE_DIR,
+# Environment: MRPC_HOME (project root; default: the directory above this script),
+# MRPC_BINDIR (default $MRPC_HOME/build/release), MRPC_STUDY, MRPC_STAGE, MRPC_WAVE_DIR,
 # MRPC_MAX_RESTARTS (default 3), MRPC_SRUN_ARGS (extra srun arguments, e.g. --mpi=pmix).
 set -euo pipefail
 
@@ -29,28 +41,93 @@ die() { echo "mrpc task: error: $*" >&2; exit 2; }
 if [[ -z "${SLURM_ARRAY_TASK_ID:-}" ]]; then
   die "not inside a Slurm array job (submit it with sbatch; for a local run use mrpc-pipeline)"
 fi
-home=${MRPC_HOME:-${SLURM_SUBMIT_DIR:-$PWD}}
+# Every task of this array would stop here alike: say so once and cancel the array.
+refuse() {
+  echo "mrpc task: error: $*" >&2
+  echo "mrpc task: cancelling the whole array job $SLURM_ARRAY_JOB_ID: none of its tasks can run" >&2
+  scancel "$SLURM_ARRAY_JOB_ID" 2>/dev/null || true
+  exit 2
+}
+home=${MRPC_HOME:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
 [[ -x "$home/slurm/task.sh" ]] || die "MRPC_HOME=$home is not the mrpc-tune project (set MRPC_HOME)"
 bindir=${MRPC_BINDIR:-$home/build/release}
-[[ -x "$bindir/mrpc-train" ]] || die "$bindir/mrpc-train not found: build the project or set MRPC_BINDIR"
+[[ -x "$bindir/mrpc-train" ]] || refuse "$bindir/mrpc-train not found: build the project (cmake --build) or set MRPC_BINDIR"
+
+# job_field NAME: this task's NAME=... from scontrol (empty when scontrol cannot tell).
+job_field() {
+  scontrol show job "${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}" -o 2>/dev/null |
+    sed -n "s/.* $1=\([^ ]*\).*/\1/p" | head -n 1 || true
+}
+# The job's SubmitTime as seconds since the epoch (empty when scontrol cannot tell).
+submit_time() {
+  local t
+  t=$(job_field SubmitTime)
+  if [[ -n "$t" ]]; then date -d "${t/T/ }" +%s 2>/dev/null || true; fi
+}
 
 wave_dir=${1:-${MRPC_WAVE_DIR:-}}
+from_stage=0
 if [[ -z "$wave_dir" ]]; then
+  from_stage=1
   stage=${MRPC_STAGE:?set MRPC_STAGE or MRPC_WAVE_DIR}
   study=${MRPC_STUDY:-$home/studies/default/study.yaml}
-  [[ -f "$study" ]] || die "study $study not found (set MRPC_STUDY)"
+  if [[ ! -f "$study" ]]; then
+    if [[ "$(basename "$study")" == study.yaml ]]; then
+      create="$bindir/mrpc-pipeline init $(dirname "$study")    (the default study; or write study.yaml and base.yaml as in $home/optimize/examples)"
+    else
+      create="write it (see $home/optimize/examples/study.yaml and base.yaml), or $bindir/mrpc-pipeline init DIR for the default study in DIR/study.yaml"
+    fi
+    refuse "study $study not found. Create it, plan its first wave, then submit again:
+    $create
+    $bindir/mrpc-optimize next --study $study
+(MRPC_STUDY=path/study.yaml picks another study)"
+  fi
   study_dir=$(cd "$(dirname "$study")" && pwd)
-  wave_dir=$(ls -d "$study_dir/waves/$stage"/[0-9][0-9] 2>/dev/null | sort | tail -n 1 || true)
-  [[ -n "$wave_dir" ]] || die "the study has no $stage wave yet: run '$bindir/mrpc-optimize next --study $study' first"
+  stage_dir=$study_dir/waves/$stage
+  pin=$stage_dir/.array-$SLURM_ARRAY_JOB_ID
+  chosen=""
+  if [[ ! -L "$pin" ]]; then
+    submitted=$(submit_time)
+    [[ -n "$submitted" ]] || echo "mrpc task: warning: no SubmitTime from scontrol; running the newest $stage wave" >&2
+    # Waves 00..99, then 100..999, ...: numeric order.
+    for w in "$stage_dir"/[0-9][0-9] "$stage_dir"/[0-9][0-9][0-9] "$stage_dir"/[0-9][0-9][0-9][0-9]; do
+      [[ -f "$w/wave.yaml" ]] || continue
+      if [[ -z "$submitted" ]] || (( $(stat -c %Y "$w/wave.yaml") <= submitted )); then chosen=${w##*/}; fi
+    done
+    if [[ -z "$chosen" ]]; then
+      refuse "the study $study had no $stage wave when this array was submitted. Plan it, then submit again:
+    $bindir/mrpc-optimize next --study $study"
+    fi
+    ln -s "$chosen" "$pin" 2>/dev/null || true  # atomic: the first task to start decides
+  fi
+  pinned=$(readlink "$pin" 2>/dev/null || true)
+  wave_dir=$stage_dir/${pinned:-$chosen}
 fi
-[[ -f "$wave_dir/tasks.tsv" ]] || die "$wave_dir/tasks.tsv not found"
+[[ -f "$wave_dir/tasks.tsv" ]] || refuse "$wave_dir/tasks.tsv not found"
+wave_dir=$(cd "$wave_dir" && pwd)
 
 n_tasks=$(( $(grep -c '' "$wave_dir/tasks.tsv") - 1 ))
 lo=${SLURM_ARRAY_TASK_MIN:-$SLURM_ARRAY_TASK_ID}
 hi=${SLURM_ARRAY_TASK_MAX:-$SLURM_ARRAY_TASK_ID}
 count=${SLURM_ARRAY_TASK_COUNT:-1}
 if (( lo != 0 || hi != n_tasks - 1 || count != n_tasks )); then
-  die "array range $lo-$hi ($count tasks) does not match $wave_dir, which has $n_tasks tasks: submit with sbatch --array=0-$((n_tasks - 1)) ..."
+  refuse "array range $lo-$hi ($count tasks) does not match $wave_dir, which has $n_tasks tasks: submit with sbatch --array=0-$((n_tasks - 1)) ..., or sbatch $wave_dir/wave.sbatch"
+fi
+
+if (( from_stage )); then
+  # One place for logs: the wave's logs/, as wave.sbatch's tasks and the optimize steps.
+  log=$wave_dir/logs/${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out
+  mkdir -p "$wave_dir/logs"
+  slurm_out=${SLURM_SUBMIT_DIR:-.}/${SLURM_JOB_NAME:-}-${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID}.out
+  exec >>"$log" 2>&1
+  if [[ -f "$slurm_out" && "$(job_field StdOut)" == "$slurm_out" ]]; then rm -f "$slurm_out"; fi
+  echo "mrpc task: ${SLURM_ARRAY_JOB_ID}_${SLURM_ARRAY_TASK_ID} runs $wave_dir (stage $stage, submitted by ${SLURM_JOB_NAME:-?})"
+  # The stage scripts' #SBATCH lines are fixed; the study's slurm: settings are in the wave's own wave.sbatch.
+  want_cpus=$(sed -n 's/^#SBATCH --cpus-per-task=//p' "$wave_dir/wave.sbatch" 2>/dev/null || true)
+  if [[ -n "$want_cpus" && -n "${SLURM_CPUS_PER_TASK:-}" && "$want_cpus" != "$SLURM_CPUS_PER_TASK" ]]; then
+    echo "mrpc task: note: this task has $SLURM_CPUS_PER_TASK CPUs, the study asks for $want_cpus (slurm.cpus_per_task):" \
+         "pass sbatch --cpus-per-task=$want_cpus (and --time, --gpus) or submit $wave_dir/wave.sbatch, which has them"
+  fi
 fi
 
 child=0

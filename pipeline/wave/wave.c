@@ -1,6 +1,7 @@
 /* wave.c — reading, validating and writing a wave's tasks.tsv and wave.yaml (see wave.h). */
 #include "wave.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -324,6 +325,12 @@ mrpc_status mrpc_wave_format_meta(const mrpc_wave *w, char **out, mrpc_error *er
              w->fixed_hash, w->n_tasks);
     for (size_t k = 0; k < w->n_keys; k++) mrpc_strbuf_appendf(&t, ", %s", w->keys[k]);
     mrpc_strbuf_appendf(&t, "]\n");
+    if (w->has_searched) {
+        mrpc_strbuf_appendf(&t, "# Columns that vary between runs; fixed_hash covers the other settings (not the seed).\n");
+        mrpc_strbuf_appendf(&t, "searched: [");
+        for (size_t k = 0; k < w->n_searched; k++) mrpc_strbuf_appendf(&t, "%s%s", k ? ", " : "", w->searched[k]);
+        mrpc_strbuf_appendf(&t, "]\n");
+    }
     if (t.failed) {
         free(t.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, "wave.yaml", 0, 0, NULL, "out of memory");
@@ -427,6 +434,28 @@ static mrpc_status parse_meta(const char *name, const char *data, size_t size, w
         if (c >= 3) mrpc_str_copy(w->keys[c - 3], sizeof w->keys[0], col);
     }
     w->n_keys = nc - 3;
+    /* searched: optional (waves written before it have none); each one a column. */
+    n = mrpc_yaml_map_get(doc, root, "searched");
+    if (n) {
+        if (n->type != YAML_SEQUENCE_NODE || mrpc_yaml_len(n) > w->n_keys) {
+            s = mrpc_yaml_error_at(doc, n, err, MRPC_ERR_INVALID, "searched", "expected a list of hyperparameter columns");
+            goto done;
+        }
+        for (size_t c = 0; c < mrpc_yaml_len(n); c++) {
+            const yaml_node_t *item = mrpc_yaml_seq_at(doc, n, c);
+            char col[48];
+            if ((s = mrpc_yaml_get_str(doc, item, "searched", col, sizeof col, err)) != MRPC_OK) goto done;
+            int found = 0;
+            for (size_t k = 0; k < w->n_keys; k++) found |= strcmp(w->keys[k], col) == 0;
+            if (!found) {
+                s = mrpc_yaml_error_at(doc, item, err, MRPC_ERR_INVALID, "searched", "\"%s\" is not one of the columns", col);
+                goto done;
+            }
+            mrpc_str_copy(w->searched[c], sizeof w->searched[0], col);
+        }
+        w->n_searched = mrpc_yaml_len(n);
+        w->has_searched = 1;
+    }
 done:
     mrpc_yaml_free(doc);
     return s;
@@ -495,6 +524,39 @@ fail:
     free(m);
     mrpc_wave_clear(out);
     return s;
+}
+
+void mrpc_fixed_hash(const mrpc_hparam *fixed, size_t n, char out[17]) {
+    uint64_t h = MRPC_FNV1A_INIT;
+    for (size_t i = 0; i < n; i++) {
+        char line[128], v[64];
+        const mrpc_hparam *hp = &fixed[i];
+        if (hp->kind == MRPC_VALUE_INT) snprintf(v, sizeof v, "%lld", (long long)hp->i);
+        else if (isfinite(hp->f)) mrpc_format_f64(v, sizeof v, hp->f);
+        else snprintf(v, sizeof v, "unknown");
+        snprintf(line, sizeof line, "%s=%s\n", hp->name, v);
+        h = mrpc_fnv1a(h, line, strlen(line));
+    }
+    snprintf(out, 17, "%016llx", (unsigned long long)h);
+}
+
+mrpc_status mrpc_wave_check_fixed(const mrpc_wave *w, const mrpc_run_config *cfg, mrpc_error *err) {
+    if (!w->has_searched) return MRPC_OK;
+    mrpc_hparam hp[MRPC_RUNREC_MAX_HPARAMS];
+    size_t n_hp = mrpc_run_config_hparams(cfg, hp, MRPC_RUNREC_MAX_HPARAMS), n = 0;
+    for (size_t i = 0; i < n_hp; i++) {
+        int skip = strcmp(hp[i].name, "seed") == 0;
+        for (size_t k = 0; k < w->n_searched && !skip; k++) skip = strcmp(hp[i].name, w->searched[k]) == 0;
+        if (!skip) hp[n++] = hp[i];
+    }
+    char now[17];
+    mrpc_fixed_hash(hp, n, now);
+    if (strcmp(now, w->fixed_hash) == 0) return MRPC_OK;
+    return mrpc_error_set(err, MRPC_ERR_INVALID, w->base_config, 0, 0, "fixed_hash",
+                          "changed after wave %s/%02d was planned: its fixed settings hash to %s now, the wave was planned "
+                          "for %s (waves/%s/%02d/wave.yaml); nothing was trained. Put the base config back as it was, "
+                          "or start a new study directory for the new settings",
+                          w->stage, w->wave, now, w->fixed_hash, w->stage, w->wave);
 }
 
 const mrpc_wave_task *mrpc_wave_task_by_id(const mrpc_wave *w, int64_t task_id) {

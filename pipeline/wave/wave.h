@@ -18,7 +18,13 @@
  *   wave.yaml     metadata, a flat YAML mapping (no timestamps, so it is deterministic):
  *                 format, format_version, study, stage, wave, study_dir (absolute),
  *                 study_file, base_config (absolute), runs_dir, fixed_hash, n_tasks,
- *                 columns.
+ *                 columns, searched. fixed_hash (mrpc_fixed_hash) covers the run-config
+ *                 hyperparameters every run of the study shares: those of the base config
+ *                 with the study's constants applied, except the seed and the `searched`
+ *                 columns (the parameters that vary between runs; a constant is a column
+ *                 but not searched). mrpc-train recomputes it from the current base config
+ *                 before it trains a task (mrpc_wave_check_fixed). `searched` is optional
+ *                 on reading (waves written before it have none).
  *   wave.sbatch   the Slurm array script (optimize/emit.c).
  *
  * The reader trusts nothing: a row with quotes, ';', '$(...)', '../', an extra or a
@@ -72,6 +78,9 @@ typedef struct mrpc_wave {
     char    fixed_hash[17];                  /* 16 hex digits: the study's fixed settings */
     size_t  n_keys;
     char    keys[MRPC_WAVE_MAX_KEYS][48];    /* hyperparameter columns after task_id, run_id, output */
+    int     has_searched;                    /* 0: wave.yaml has no `searched` list (older waves) */
+    size_t  n_searched;
+    char    searched[MRPC_WAVE_MAX_KEYS][48]; /* columns outside fixed_hash (searched parameters) */
     size_t  n_tasks;
     mrpc_wave_task *tasks;                   /* [n_tasks], malloc'd */
 } mrpc_wave;
@@ -114,6 +123,23 @@ const mrpc_wave_task *mrpc_wave_task_by_run_id(const mrpc_wave *w, const char *r
  */
 mrpc_status mrpc_wave_apply_task(const mrpc_wave *w, const mrpc_wave_task *task, mrpc_run_config *cfg,
                                  mrpc_error *err);
+
+/*
+ * The hash of a study's fixed settings: 16 lowercase hex digits (and a NUL) in `out`,
+ * FNV-1a over "name=value\n" lines in the given order (integers as integers, floats in
+ * round-trip form, a NaN float as "unknown"). mrpc-optimize computes a study's
+ * fixed_hash with it, mrpc-train the current one of a wave (mrpc_wave_check_fixed).
+ */
+void mrpc_fixed_hash(const mrpc_hparam *fixed, size_t n, char out[17]);
+
+/*
+ * Checks that `cfg` (the wave's base config as it is now, with `task` applied) still has
+ * the fixed settings the wave was planned for: the hash of its hyperparameters, less the
+ * seed and the searched columns, must equal w->fixed_hash. Otherwise an error naming the
+ * base config and fixed_hash (the base config changed after the wave was planned). A
+ * wave without a `searched` list cannot be checked and passes.
+ */
+mrpc_status mrpc_wave_check_fixed(const mrpc_wave *w, const mrpc_run_config *cfg, mrpc_error *err);
 
 /* Frees the tasks and clears `w`. NULL is fine. */
 void mrpc_wave_clear(mrpc_wave *w);

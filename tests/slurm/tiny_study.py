@@ -10,7 +10,8 @@ import os
 import sys
 
 
-def write(dir_, data, slow=False):
+def write_base(dir_, data, slow=False):
+    """Writes DIR/base.yaml: the tiny model and data (replaces a default study's base.yaml)."""
     os.makedirs(dir_, exist_ok=True)
     n_train = 2000 if slow else 64
     dims = "dim: 64\n  n_layers: 2\n  n_heads: 2\n  hidden_dim: 256" if slow else \
@@ -32,6 +33,30 @@ eval_batch_size: 64
 threads: 1
 progress_seconds: 0
 """)
+
+
+def write_mini(dir_, data, stages="sensitivity", constant=False):
+    """A study of a few tasks: stages="sensitivity" gives one wave of 3 (baseline, low and
+    high learning rate); stages="bayes" gives two waves of 2. constant=True adds a
+    constant parameter (num_epochs: 2), a column of tasks.tsv that is not searched."""
+    write_base(dir_, data)
+    stage = "sensitivity: {top_k: 1, seeds: 1}" if stages == "sensitivity" else \
+        "bayes: {budget: 4, wave_size: 2, init_points: 2}"
+    with open(os.path.join(dir_, "study.yaml"), "w") as fh:
+        fh.write(f"""name: mini
+seed: 5
+objective: {{metric: accuracy, goal: maximize}}
+base_config: base.yaml
+parameters:
+  learning_rate: {{distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}}
+""" + ("  num_epochs: {value: 2}\n" if constant else "") + f"""stages:
+  {stage}
+slurm: {{time: "00:10:00", cpus_per_task: 1, ranks_per_task: 1, throttle: 4, signal_seconds: 30}}
+""")
+
+
+def write(dir_, data, slow=False):
+    write_base(dir_, data, slow)
     with open(os.path.join(dir_, "study.yaml"), "w") as fh:
         fh.write("""name: tiny
 seed: 3

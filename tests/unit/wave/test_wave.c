@@ -156,8 +156,66 @@ static void test_hostile(void) {
 #undef ROW
 }
 
+/* The searched columns survive wave.yaml; mrpc-train's check recomputes fixed_hash from a config. */
+static void test_fixed_hash(void) {
+    mrpc_wave w = sample();
+    mrpc_error err = {0};
+    if (!CHECK_OK(mrpc_wave_parse_tasks("tasks.tsv", good, strlen(good), &w, &err), &err)) return;
+    w.has_searched = 1;
+    w.n_searched = 1;
+    snprintf(w.searched[0], sizeof w.searched[0], "learning_rate"); /* max_seq_length: a constant column */
+    /* The hash the study would have: every hyperparameter of the config but the seed and learning_rate. */
+    mrpc_run_config cfg;
+    mrpc_run_config_defaults(&cfg);
+    if (!CHECK_OK(mrpc_wave_apply_task(&w, &w.tasks[1], &cfg, &err), &err)) return;
+    mrpc_hparam hp[MRPC_RUNREC_MAX_HPARAMS];
+    size_t n_hp = mrpc_run_config_hparams(&cfg, hp, MRPC_RUNREC_MAX_HPARAMS), n = 0;
+    for (size_t i = 0; i < n_hp; i++)
+        if (strcmp(hp[i].name, "seed") != 0 && strcmp(hp[i].name, "learning_rate") != 0) hp[n++] = hp[i];
+    mrpc_fixed_hash(hp, n, w.fixed_hash);
+    CHECK(strlen(w.fixed_hash) == 16, "16 hex digits");
+    char *yaml = NULL;
+    if (!CHECK_OK(mrpc_wave_format_meta(&w, &yaml, &err), &err)) return;
+    CHECK(strstr(yaml, "\nsearched: [learning_rate]\n") != NULL, "searched written: %s", yaml);
+    mrpc_wave r;
+    memset(&r, 0, sizeof r);
+    if (CHECK_OK(mrpc_wave_parse_meta("wave.yaml", yaml, strlen(yaml), &r, &err), &err)) {
+        CHECK(r.has_searched && r.n_searched == 1 && strcmp(r.searched[0], "learning_rate") == 0, "searched read back");
+    }
+    CHECK_OK(mrpc_wave_check_fixed(&w, &cfg, &err), &err);
+    /* A searched value or the seed may differ; a fixed setting may not. */
+    cfg.learning_rate = 3e-4;
+    cfg.seed = 7;
+    CHECK_OK(mrpc_wave_check_fixed(&w, &cfg, &err), &err);
+    cfg.num_epochs += 1;
+    CHECK(mrpc_wave_check_fixed(&w, &cfg, &err) == MRPC_ERR_INVALID && strcmp(err.field, "fixed_hash") == 0 &&
+              strstr(err.file, "base.yaml") != NULL,
+          "a changed fixed setting is refused, naming the base config: %s", err.message);
+    cfg.num_epochs -= 1;
+    cfg.max_seq_length = 64; /* the constant column counts as fixed */
+    CHECK(mrpc_wave_check_fixed(&w, &cfg, &err) == MRPC_ERR_INVALID, "a changed constant is refused");
+    /* A wave from before `searched` cannot be checked: it passes. */
+    w.has_searched = 0;
+    CHECK_OK(mrpc_wave_check_fixed(&w, &cfg, &err), &err);
+    /* A searched name that is no column is refused on reading. */
+    char *bad = malloc(strlen(yaml) + 16);
+    if (bad) {
+        strcpy(bad, yaml);
+        char *p = strstr(bad, "searched: [learning_rate]");
+        if (p) memcpy(p, "searched: [warmup_steps] ", 25);
+        mrpc_wave_clear(&r);
+        CHECK(mrpc_wave_parse_meta("wave.yaml", bad, strlen(bad), &r, &err) == MRPC_ERR_INVALID &&
+                  strcmp(err.field, "searched") == 0,
+              "unknown searched column refused");
+        free(bad);
+    }
+    free(yaml);
+    mrpc_wave_clear(&w);
+}
+
 int main(void) {
     test_round_trip();
     test_hostile();
+    test_fixed_hash();
     return mrpc_test_report();
 }
