@@ -20,7 +20,10 @@
  *   - a readable record: its status ("completed", "failed", "diverged", "running");
  *   - a .h5 file that cannot be read: state "unreadable", reason = the reader's error;
  *   - a task of a wave with no record: state "missing" (stage and hyperparameters
- *     from tasks.tsv).
+ *     from tasks.tsv); so is a record that still says "running" when the wave that
+ *     last listed it is finalized (it ended without a final record and was not retried).
+ * A run listed again by a later wave of its stage is a retry of the same run (one
+ * entry; `retries` counts them), not a duplicate.
  * Only completed runs with a finite objective are `usable` for statistics.
  *
  * Hyperparameters are the union of the names of all records and task columns, in the
@@ -66,6 +69,9 @@ typedef struct mrpc_runset_run {
     int         wave;           /* wave number (nn) or -1 */
     long        task;           /* row of the wave's tasks.tsv (0-based) or -1 */
     char        wave_stage[32]; /* the waves/<stage> directory name, "" when not in a wave */
+    int         retries;        /* later waves of the stage that listed the run again (it had ended
+                                   without a final record); wave/task are the last listing's */
+    int         wave_finalized; /* the last listing's wave is finalized (its array ended) */
 } mrpc_runset_run;
 
 /* What is known about one hyperparameter. */

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 
 #include "fsutil.h"
+#include "record_owner.h"
 #include "strutil.h"
 #include "runset.h"
 #include "yaml_doc.h"
@@ -199,21 +200,58 @@ static mrpc_status load_records(mrpc_runset *s, size_t *cap, mrpc_error *err) {
     return MRPC_OK;
 }
 
-/* ---- waves ------------------------------------------------------------------------------ */
+static void report_warning(void *ctx, const char *message) { warn(ctx, "%s", message); }
 
-/* Splits `line` at tabs in place; returns the number of fields (at most max). */
-static size_t split_tabs(char *line, char **fields, size_t max) {
-    size_t n = 0;
-    char *p = line;
-    while (n < max) {
-        fields[n++] = p;
-        char *t = strchr(p, '\t');
-        if (!t) break;
-        *t = '\0';
-        p = t + 1;
+/*
+ * One run id, one record, by the rule mrpc-optimize applies too (record_owner.h): the
+ * wave task's own output path wins; copies (x.bak.h5) are warned about and dropped, so
+ * they are not counted twice.
+ */
+static mrpc_status drop_copies(mrpc_runset *s, mrpc_error *err) {
+    size_t n = s->n_runs;
+    if (n == 0) return MRPC_OK;
+    mrpc_task_outputs tasks;
+    mrpc_status st = mrpc_task_outputs_load(s->root, &tasks, err);
+    if (st != MRPC_OK) return st;
+    mrpc_record_file *files = malloc(n * sizeof *files);
+    size_t *which = malloc(n * sizeof *which);
+    int *keep = malloc(n * sizeof *keep);
+    size_t m = 0;
+    if (!files || !which || !keep) {
+        st = mrpc_error_set(err, MRPC_ERR_NOMEM, s->runs_dir, 0, 0, NULL, "out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            if (!s->runs[i].has_record) continue;
+            /* Named as in the optimizer's messages: relative to the study directory. */
+            const char *name = s->runs[i].file;
+            size_t lr        = strlen(s->root);
+            if (strncmp(name, s->root, lr) == 0 && name[lr] == '/') name += lr + 1;
+            files[m] = (mrpc_record_file){s->runs[i].run_id, s->runs[i].file, name};
+            which[m++] = i;
+        }
+        st = mrpc_record_owners(s->root, &tasks, files, m, keep, report_warning, s, err);
     }
-    return n;
+    if (st == MRPC_OK) {
+        for (size_t j = 0; j < m; j++)
+            if (!keep[j]) s->runs[which[j]].has_record = -1; /* marked for removal */
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++) {
+            if (s->runs[i].has_record == -1) {
+                mrpc_runrec_clear(&s->runs[i].rec);
+                continue;
+            }
+            s->runs[u++] = s->runs[i];
+        }
+        s->n_runs = u;
+    }
+    free(files);
+    free(which);
+    free(keep);
+    mrpc_task_outputs_free(&tasks);
+    return st;
 }
+
+/* ---- waves ------------------------------------------------------------------------------ */
 
 static mrpc_runset_run *find_run(mrpc_runset *s, const char *run_id, size_t limit) {
     for (size_t i = 0; i < limit; i++)
@@ -251,6 +289,12 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
     }
     s->n_wave_files++;
     size_t n_existing = s->n_runs;
+    /* <wave>/finalized: the wave's array has ended (mrpc-optimize next --finalize). */
+    char marker[3 * MRPC_RUNSET_PATH_MAX + 16];
+    snprintf(marker, sizeof marker, "%s", path);
+    char *slash = strrchr(marker, '/');
+    if (slash) snprintf(slash + 1, sizeof marker - (size_t)(slash + 1 - marker), "finalized");
+    int finalized = slash && mrpc_path_exists(marker);
     char *header[TSV_MAX_COLS];
     size_t n_cols = 0;
     int col_task = -1, col_run = -1, col_out = -1;
@@ -271,7 +315,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
         if (len && line[len - 1] == '\r') line[--len] = '\0';
         if (len == 0 || line[0] == '#') continue;
         if (n_cols == 0) {
-            n_cols = split_tabs(line, header, TSV_MAX_COLS);
+            n_cols = mrpc_split_tabs(line, header, TSV_MAX_COLS);
             for (size_t c = 0; c < n_cols; c++) {
                 if (strcmp(header[c], "task_id") == 0) col_task = (int)c;
                 else if (strcmp(header[c], "run_id") == 0) col_run = (int)c;
@@ -284,7 +328,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
             continue;
         }
         char *f[TSV_MAX_COLS];
-        size_t nf = split_tabs(line, f, TSV_MAX_COLS);
+        size_t nf = mrpc_split_tabs(line, f, TSV_MAX_COLS);
         if (nf != n_cols) {
             warn(s, "%s:%ld: %zu fields, the header has %zu; row skipped", rel, line_no, nf, n_cols);
             continue;
@@ -303,6 +347,14 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
             }
         }
         if (r) {
+            if (r->wave >= 0 && strcmp(r->wave_stage, stage) == 0 && wave > r->wave) {
+                /* A later wave of the stage retries a run that ended without a final record. */
+                r->retries++;
+                r->wave = wave;
+                r->task = task;
+                r->wave_finalized = finalized;
+                continue;
+            }
             if (r->wave >= 0) {
                 warn(s, "%s:%ld: run %s is also listed in waves/%s/%02d; the first listing is kept", rel, line_no, run_id,
                      r->wave_stage, r->wave);
@@ -331,6 +383,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
         }
         r->wave = wave;
         r->task = task;
+        r->wave_finalized = finalized;
         mrpc_str_copy(r->wave_stage, sizeof r->wave_stage, stage);
     }
     free(text);
@@ -363,6 +416,20 @@ static mrpc_status load_waves(mrpc_runset *s, size_t *cap, mrpc_error *err) {
         free_list(nums, n_nums);
     }
     free_list(stages, n_stages);
+    /* After the waves: what a finished array left unfinished, and which runs were retried. */
+    for (size_t i = 0; i < s->n_runs && st == MRPC_OK; i++) {
+        mrpc_runset_run *r = &s->runs[i];
+        if (r->state == MRPC_RUNSET_RUNNING && r->wave_finalized) {
+            r->state = MRPC_RUNSET_MISSING;
+            snprintf(r->reason, sizeof r->reason,
+                     "ended without a final record (the record still says \"running\"; killed, cancelled or out of "
+                     "time) after %d retr%s: counted failed", r->retries, r->retries == 1 ? "y" : "ies");
+        } else if (r->retries > 0 && !r->reason[0]) {
+            snprintf(r->reason, sizeof r->reason,
+                     "retried %d time%s in a later wave (an earlier attempt ended without a final record)", r->retries,
+                     r->retries == 1 ? "" : "s");
+        }
+    }
     return st;
 }
 
@@ -558,6 +625,7 @@ mrpc_status mrpc_runset_load(const char *path, const char *objective, mrpc_runse
 
     size_t cap = 0;
     mrpc_status st = load_records(s, &cap, err);
+    if (st == MRPC_OK) st = drop_copies(s, err);
     if (st == MRPC_OK) st = load_waves(s, &cap, err);
     if (st != MRPC_OK) {
         mrpc_runset_free(s);
@@ -570,11 +638,6 @@ mrpc_status mrpc_runset_load(const char *path, const char *objective, mrpc_runse
         return mrpc_error_set(err, MRPC_ERR_IO, path, 0, 0, NULL,
                               "no run records (*.h5) in %s and no wave tasks under waves/", s_runs_dir);
     }
-    for (size_t i = 0; i < s->n_runs; i++)
-        for (size_t j = 0; j < i; j++)
-            if (s->runs[i].has_record && s->runs[j].has_record && strcmp(s->runs[i].run_id, s->runs[j].run_id) == 0)
-                warn(s, "run_id %s appears in two records (%s and %s)", s->runs[i].run_id, base_name(s->runs[j].file),
-                     base_name(s->runs[i].file));
 
     for (size_t i = 0; i < s->n_runs; i++)
         for (size_t h = 0; h < s->runs[i].rec.n_hparams; h++)

@@ -10,13 +10,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "fsutil.h"
+#include "record_owner.h"
 #include "runrec.h"
 #include "strutil.h"
 #include "wave.h"
 
-static const char *const state_names[MRPC_OBS_STATE_COUNT] = {"completed", "failed", "diverged", "missing", "pending"};
+static const char *const state_names[MRPC_OBS_STATE_COUNT] = {"completed", "failed",      "diverged", "missing",
+                                                              "pending",   "interrupted", "retried"};
 
 const char *mrpc_obs_state_str(mrpc_obs_state state) {
     return (state >= 0 && state < MRPC_OBS_STATE_COUNT) ? state_names[state] : "unknown";
@@ -89,7 +93,7 @@ const mrpc_obs *mrpc_history_best(const mrpc_study *study, const mrpc_history *h
 size_t mrpc_history_stage_tasks(const mrpc_history *h, int stage, size_t *pending) {
     size_t n = 0, p = 0;
     for (size_t i = 0; i < h->n_obs; i++) {
-        if (h->obs[i].stage != stage) continue;
+        if (h->obs[i].stage != stage || h->obs[i].state == MRPC_OBS_RETRIED) continue;
         n++;
         if (h->obs[i].state == MRPC_OBS_PENDING) p++;
     }
@@ -102,6 +106,23 @@ const mrpc_wave_entry *mrpc_history_last_wave(const mrpc_history *h, int stage) 
     for (size_t i = 0; i < h->n_waves; i++)
         if (h->waves[i].stage == stage && (!last || h->waves[i].wave > last->wave)) last = &h->waves[i];
     return last;
+}
+
+void mrpc_history_unfinished(const mrpc_study *st, int latest, mrpc_obs *o) {
+    int retries_done = o->attempts > 1 ? o->attempts - 1 : 0;
+    if (latest && retries_done < st->retries) {
+        o->state = MRPC_OBS_INTERRUPTED;
+        snprintf(o->note, sizeof o->note,
+                 "ended without a final record (cancelled, killed or out of time?); retry %d of %lld in the next wave",
+                 retries_done + 1, (long long)st->retries);
+    } else {
+        o->state = MRPC_OBS_MISSING;
+        if (retries_done > 0 || latest)
+            snprintf(o->note, sizeof o->note, "ended without a final record after %d retr%s (retries: %lld); counted failed",
+                     retries_done, retries_done == 1 ? "y" : "ies", (long long)st->retries);
+        else
+            snprintf(o->note, sizeof o->note, "ended without a final record and was not retried; counted failed");
+    }
 }
 
 /* ---- run records ------------------------------------------------------------------- */
@@ -417,6 +438,74 @@ static void inspect_record(const mrpc_study *st, const raw_rec *rec, rec_info *r
 }
 
 /*
+ * Removes temporary files of the record cache (CACHE_NAME.tmp.<host>.<pid>.<ns>, see
+ * mrpc_file_write_atomic) that an mrpc-optimize killed while writing the cache left
+ * behind. Called under the study's lock, by the call that is about to rewrite the
+ * cache: a temporary file older than `started` (when this call began) belongs to no
+ * live writer. Each removal is reported.
+ */
+static void remove_stale_cache_temps(const mrpc_study *st, mrpc_history *h, time_t started) {
+    DIR *d = opendir(st->dir);
+    if (!d) return;
+    const char *prefix = CACHE_NAME ".tmp.";
+    size_t lp          = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, lp) != 0) continue;
+        char path[MRPC_STUDY_PATH_MAX + 300];
+        if (snprintf(path, sizeof path, "%s/%s", st->dir, e->d_name) >= (int)sizeof path) continue;
+        struct stat sb;
+        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_mtime >= started) continue;
+        if (unlink(path) == 0)
+            mrpc_history_problem(h, "removed %s, a temporary record cache left by an interrupted mrpc-optimize",
+                                 e->d_name);
+    }
+    closedir(d);
+}
+
+/* A cache entry with a metric out of range (a cache from an older build) is read again from HDF5. */
+static int cached_metrics_in_range(const raw_rec *r) {
+    for (size_t m = 0; m < N_METRICS; m++)
+        if (r->metric_known[m] && !mrpc_runrec_metric_in_range(metric_names[m], r->metric[m])) return 0;
+    return 1;
+}
+
+static void report_problem(void *ctx, const char *message) { mrpc_history_problem(ctx, "%s", message); }
+
+/* Keeps recs[i] that mrpc_record_owners says are their run's record; *n_kept of them, in order. */
+static mrpc_status keep_owned_records(const mrpc_study *st, mrpc_history *h, rec_info *recs, size_t n,
+                                      size_t *n_kept, mrpc_error *err) {
+    *n_kept = n;
+    if (n == 0) return MRPC_OK;
+    mrpc_task_outputs tasks;
+    mrpc_status s = mrpc_task_outputs_load(st->dir, &tasks, err);
+    if (s != MRPC_OK) return s;
+    mrpc_record_file *files = malloc(n * sizeof *files);
+    char (*paths)[MRPC_STUDY_PATH_MAX + 700] = malloc(n * sizeof *paths);
+    int *keep = malloc(n * sizeof *keep);
+    if (!files || !paths || !keep) {
+        s = mrpc_error_set(err, MRPC_ERR_NOMEM, st->dir, 0, 0, NULL, "out of memory");
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            snprintf(paths[i], sizeof paths[i], "%s/%s", st->dir, recs[i].file);
+            files[i] = (mrpc_record_file){recs[i].run_id, paths[i], recs[i].file};
+        }
+        s = mrpc_record_owners(st->dir, &tasks, files, n, keep, report_problem, h, err);
+    }
+    if (s == MRPC_OK) {
+        size_t u = 0;
+        for (size_t i = 0; i < n; i++)
+            if (keep[i]) recs[u++] = recs[i];
+        *n_kept = u;
+    }
+    free(files);
+    free(paths);
+    free(keep);
+    mrpc_task_outputs_free(&tasks);
+    return s;
+}
+
+/*
  * Reads every record of runs_dir: from the cache when its file name, size, mtime and
  * inode are unchanged (a record with a final status never changes again unless it is
  * rewritten, which changes those), else from HDF5. With `update`, rewrites the cache
@@ -426,6 +515,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
                                 mrpc_error *err) {
     *out = NULL;
     *n_out = 0;
+    time_t started = time(NULL);
     char dir[MRPC_STUDY_PATH_MAX + 300], cache_path[MRPC_STUDY_PATH_MAX + 64];
     snprintf(dir, sizeof dir, "%s/%s", st->dir, st->runs_dir);
     snprintf(cache_path, sizeof cache_path, "%s/%s", st->dir, CACHE_NAME);
@@ -454,7 +544,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
         const raw_rec *hit = cache_find(cache, n_cache, names[i]);
         long long mtime_ns = (long long)sb.st_mtim.tv_sec * 1000000000LL + (long long)sb.st_mtim.tv_nsec;
         if (hit && hit->size == (long long)sb.st_size && hit->mtime_ns == mtime_ns &&
-            hit->ino == (unsigned long long)sb.st_ino && hit->metric_known[mi]) {
+            hit->ino == (unsigned long long)sb.st_ino && hit->metric_known[mi] && cached_metrics_in_range(hit)) {
             *raw = *hit;
             hits++;
         } else {
@@ -482,6 +572,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     }
     free(rec);
     free_names(names, n);
+    if (update) remove_stale_cache_temps(st, h, started);
     if (update && (hits != n_cache || hits != n_final)) {
         /* The final records, in file-name order: the cache of the next call. */
         size_t cap = 4096 + n_raw * 4096;
@@ -503,16 +594,15 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     }
     free(raws);
     free(cache);
-    if (k) qsort(recs, k, sizeof *recs, cmp_rec);
-    /* One record per run id: keep the first file (by name) and report the others. */
+    /* One record per run id, by the rule mrpc-analyze applies too (record_owner.h): the
+     * wave task's own output path wins, copies are reported and ignored. */
     size_t u = 0;
-    for (size_t i = 0; i < k; i++) {
-        if (u > 0 && strcmp(recs[u - 1].run_id, recs[i].run_id) == 0) {
-            mrpc_history_problem(h, "ignored %s: run id %s is also in %s", recs[i].file, recs[i].run_id, recs[u - 1].file);
-            continue;
-        }
-        recs[u++] = recs[i];
+    s = keep_owned_records(st, h, recs, k, &u, err);
+    if (s != MRPC_OK) {
+        free(recs);
+        return s;
     }
+    if (u) qsort(recs, u, sizeof *recs, cmp_rec);
     h->n_records = u;
     *out = recs;
     *n_out = u;
@@ -531,7 +621,7 @@ static rec_info *find_record(rec_info *recs, size_t n, const char *run_id) {
 }
 
 /* The observation of a task or a record from the record's state. */
-static void state_from_record(const mrpc_study *st, const rec_info *r, int finalized, mrpc_obs *o) {
+static void state_from_record(const mrpc_study *st, const rec_info *r, mrpc_obs *o) {
     if (!r->matches) {
         o->state = MRPC_OBS_FAILED;
         snprintf(o->note, sizeof o->note, "record ran with other fixed settings (%s)", r->mismatch);
@@ -556,14 +646,23 @@ static void state_from_record(const mrpc_study *st, const rec_info *r, int final
         snprintf(o->note, sizeof o->note, "diverged%s%s", r->reason[0] ? ": " : "", r->reason);
         break;
     default:
-        o->state = finalized ? MRPC_OBS_MISSING : MRPC_OBS_PENDING;
-        if (finalized) snprintf(o->note, sizeof o->note, "still \"running\" after the array ended");
+        /* Still "running": for a finalized wave's task, mrpc_history_unfinished decides. */
+        o->state = MRPC_OBS_PENDING;
         break;
     }
 }
 
-static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, const char *dir, rec_info *recs,
-                            size_t n_recs, mrpc_error *err) {
+/* The newest observation of run `run_id` among obs[0 .. end) of `stage` (obs are in stage order), or NULL. */
+static mrpc_obs *earlier_task(mrpc_history *h, size_t end, int stage, const char *run_id) {
+    for (size_t j = end; j-- > 0;) {
+        if (h->obs[j].stage != stage) break;
+        if (strcmp(h->obs[j].run_id, run_id) == 0) return &h->obs[j];
+    }
+    return NULL;
+}
+
+static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, const char *dir, int latest,
+                            rec_info *recs, size_t n_recs, mrpc_error *err) {
     mrpc_wave w;
     mrpc_status s = mrpc_wave_read(dir, &w, err);
     if (s != MRPC_OK) return mrpc_error_prefix(err, "damaged wave directory %s: ", dir);
@@ -619,13 +718,24 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
             if (!mrpc_parse_f64(task->values[col[k]], &o.values[k])) o.values[k] = NAN;
         }
         if (seed_col >= 0) mrpc_parse_i64(task->values[seed_col], &o.seed);
+        /* A run listed again by a later wave is a retry: the later task is its observation. */
+        o.attempts = 1;
+        mrpc_obs *prev = earlier_task(h, e.first_obs, stage, task->run_id);
+        if (prev) {
+            o.attempts = prev->attempts + 1;
+            prev->state = MRPC_OBS_RETRIED;
+            prev->objective = NAN;
+            snprintf(prev->note, sizeof prev->note, "retried in wave %02d", w.wave);
+        }
         rec_info *r = find_record(recs, n_recs, task->run_id);
         if (!r) {
-            o.state = e.finalized ? MRPC_OBS_MISSING : MRPC_OBS_PENDING;
-            if (e.finalized) snprintf(o.note, sizeof o.note, "no run record after the array ended");
+            o.state = MRPC_OBS_PENDING;
+            /* No readable record: none was written, or the run died while writing it. */
+            if (e.finalized) mrpc_history_unfinished(st, latest, &o);
         } else {
             r->used = 1;
-            state_from_record(st, r, e.finalized, &o);
+            state_from_record(st, r, &o);
+            if (o.state == MRPC_OBS_PENDING && e.finalized) mrpc_history_unfinished(st, latest, &o);
             /* A record must have run what the task planned. */
             for (size_t k = 0; k < st->space.n_params && r->matches; k++) {
                 if (!mrpc_param_equal(&st->space.params[k], r->values[k], o.values[k])) {
@@ -639,7 +749,6 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
                 }
             }
         }
-        if (o.note[0]) mrpc_history_problem(h, "%s (%s): %s", o.run_id, mrpc_obs_state_str(o.state), o.note);
         s = mrpc_history_add(h, &o, err);
     }
     mrpc_wave_clear(&w);
@@ -652,6 +761,17 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
     size_t n_recs = 0;
     mrpc_status s = read_records(st, update, h, &recs, &n_recs, err);
     if (s != MRPC_OK) goto fail;
+    /* The study's newest wave is the last one of the last stage that has waves. */
+    int last_stage = -1;
+    for (int stage = MRPC_STAGE_COUNT; stage-- > 0 && last_stage < 0;) {
+        char sdir[MRPC_STUDY_PATH_MAX + 64];
+        snprintf(sdir, sizeof sdir, "%s/waves/%s", st->dir, mrpc_stage_name((mrpc_stage_kind)stage));
+        char **names;
+        size_t n;
+        if ((s = list_dir(sdir, is_wave_name, &names, &n, err)) != MRPC_OK) goto fail;
+        if (n) last_stage = stage;
+        free_names(names, n);
+    }
     for (int stage = 0; stage < MRPC_STAGE_COUNT && s == MRPC_OK; stage++) {
         char sdir[MRPC_STUDY_PATH_MAX + 64];
         snprintf(sdir, sizeof sdir, "%s/waves/%s", st->dir, mrpc_stage_name((mrpc_stage_kind)stage));
@@ -671,10 +791,16 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
                                    "waves must be numbered 00, 01, ... without gaps (expected %s)", expect);
                 break;
             }
-            s = add_wave(st, h, stage, wdir, recs, n_recs, err);
+            s = add_wave(st, h, stage, wdir, stage == last_stage && i + 1 == n, recs, n_recs, err);
         }
         free_names(names, n);
         if (s != MRPC_OK) goto fail;
+    }
+    /* What went wrong with the waves' runs (a retried task's earlier attempt is no news). */
+    for (size_t i = 0; i < h->n_obs; i++) {
+        const mrpc_obs *o = &h->obs[i];
+        if (o->note[0] && o->state != MRPC_OBS_RETRIED)
+            mrpc_history_problem(h, "%s (%s): %s", o->run_id, mrpc_obs_state_str(o->state), o->note);
     }
     /* Runs outside the waves that belong to the study: warm-start data. */
     for (size_t i = 0; i < n_recs; i++) {
@@ -696,7 +822,7 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
         o.seed = r->seed;
         /* The run's own values: the model uses them as they are; duplicate checks compare canonical forms. */
         for (size_t k = 0; k < st->space.n_params; k++) o.values[k] = r->values[k];
-        state_from_record(st, r, 0, &o);
+        state_from_record(st, r, &o);
         s = mrpc_history_add(h, &o, err);
         if (s != MRPC_OK) goto fail;
     }

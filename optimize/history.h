@@ -5,11 +5,19 @@
  * with the study's fixed settings: warm start).
  *
  * States: a task whose record is absent or says "running" is PENDING, unless its wave
- * was finalized (`mrpc-optimize next --finalize`, after the whole array ended), then
- * it is MISSING, which counts as failed. A record that is "failed" or "diverged", that
- * lacks the objective, or that ran with settings other than the study's is FAILED /
- * DIVERGED (the reason is in `note`). Unreadable records are skipped and listed in
- * `problems`; records of other studies (different fixed settings) are counted only.
+ * was finalized (`mrpc-optimize next --finalize`, after the whole array ended). Then
+ * the run ended without a final record: an infrastructure failure (cancelled, node
+ * failure, killed, time limit), not a result of its training. In the study's latest
+ * wave it is INTERRUPTED, and the next wave of the stage retries it (the same run id
+ * and record, resumed from <record>.resume when there is one), until it has been
+ * retried `retries` times (study.h); after that, or in an older wave, it is MISSING,
+ * which counts as failed (a record the reader rejects is no final record). A task
+ * that a later wave retried is RETRIED: superseded, the later task is the run's one
+ * observation (so a record is never counted twice). A record that is "failed" or
+ * "diverged", that lacks the objective, or that ran with settings other than the
+ * study's is FAILED / DIVERGED (the reason is in `note`). Unreadable records are
+ * skipped and listed in `problems`; records of other studies (different fixed
+ * settings) are counted only.
  *
  * Order is deterministic: waves by stage then number, tasks by id, then the runs
  * outside waves by run id.
@@ -28,12 +36,14 @@ typedef enum mrpc_obs_state {
     MRPC_OBS_COMPLETED = 0,
     MRPC_OBS_FAILED,
     MRPC_OBS_DIVERGED,
-    MRPC_OBS_MISSING, /* no final record after the wave was finalized */
+    MRPC_OBS_MISSING, /* no final record after the wave was finalized, retries spent */
     MRPC_OBS_PENDING, /* no record yet, or still "running" */
+    MRPC_OBS_INTERRUPTED, /* no final record after the wave was finalized: to be retried */
+    MRPC_OBS_RETRIED, /* superseded by the same run in a later wave: not an observation */
     MRPC_OBS_STATE_COUNT
 } mrpc_obs_state;
 
-/* "completed", "failed", "diverged", "missing", "pending". */
+/* "completed", "failed", "diverged", "missing", "pending", "interrupted", "retried". */
 const char *mrpc_obs_state_str(mrpc_obs_state state);
 
 typedef struct mrpc_obs {
@@ -46,6 +56,7 @@ typedef struct mrpc_obs {
     mrpc_obs_state state;
     double         objective;  /* the metric as recorded; NaN unless completed */
     char           note[200];  /* why it failed, "" otherwise */
+    int            attempts;   /* waves that listed this run so far (1 + retries); 0 outside the waves */
 } mrpc_obs;
 
 /* One emitted wave. */
@@ -111,10 +122,20 @@ int mrpc_history_worst(const mrpc_study *study, const mrpc_history *h, double *o
 /* The best completed observation, or NULL. */
 const mrpc_obs *mrpc_history_best(const mrpc_study *study, const mrpc_history *h);
 
-/* Number of tasks of the waves of `stage`, and of those the ones still pending. */
+/*
+ * Number of runs of the waves of `stage` (a retried run counts once), and of those the
+ * ones still pending.
+ */
 size_t mrpc_history_stage_tasks(const mrpc_history *h, int stage, size_t *pending);
 
 /* The last wave of `stage` (highest number), or NULL. */
 const mrpc_wave_entry *mrpc_history_last_wave(const mrpc_history *h, int stage);
+
+/*
+ * The state of a task of a finalized wave that has no final record: INTERRUPTED while
+ * `latest` (its wave is the study's newest) and the run has retries left (o->attempts),
+ * else MISSING. Writes the reason into o->note. Also for `next --finalize --dry-run`.
+ */
+void mrpc_history_unfinished(const mrpc_study *study, int latest, mrpc_obs *o);
 
 #endif /* MRPC_OPTIMIZE_HISTORY_H */

@@ -86,6 +86,17 @@ static mrpc_status decide(const mrpc_study *st, const mrpc_history *h, const mrp
                      res->wave, pending, pending == 1 ? "" : "s");
             goto done;
         }
+        /* Runs of the stage's last wave that ended without a final record: retried first,
+         * in a wave of their own, before the stage plans anything new. */
+        if (last) {
+            if ((r = mrpc_retry_plan(st, h, stage, last->wave + 1, &plan, err)) != MRPC_OK) goto done;
+            if (plan.n_tasks > 0) {
+                r = emit(st, &plan, opt, res, err);
+                res->retries = plan.n_tasks;
+                goto done;
+            }
+            mrpc_plan_free(&plan);
+        }
         if (stage == MRPC_STAGE_SENSITIVITY) {
             if (!last) {
                 if ((r = mrpc_sensitivity_plan(st, &plan, err)) != MRPC_OK) goto done;
@@ -179,10 +190,7 @@ mrpc_status mrpc_optimize_next(const mrpc_study *st, const mrpc_next_options *op
             } else {
                 /* Dry run: finalize in memory only. */
                 for (size_t i = latest->first_obs; i < latest->first_obs + latest->n_tasks; i++) {
-                    if (h.obs[i].state == MRPC_OBS_PENDING) {
-                        h.obs[i].state = MRPC_OBS_MISSING;
-                        snprintf(h.obs[i].note, sizeof h.obs[i].note, "no final record after the array ended");
-                    }
+                    if (h.obs[i].state == MRPC_OBS_PENDING) mrpc_history_unfinished(st, 1, &h.obs[i]);
                 }
             }
         }
@@ -208,7 +216,43 @@ static void print_config(const mrpc_study *st, const double *values, FILE *out) 
     }
 }
 
+void mrpc_optimize_array_job_name(const mrpc_study *st, mrpc_stage_kind stage, int wave, char *out, size_t size) {
+    snprintf(out, size, "mrpc-%s-%s-%02d", st->name, mrpc_stage_short(stage), wave);
+}
+
+void mrpc_optimize_pending_hint(const mrpc_study *st, const mrpc_next_result *res, const char *bindir,
+                                mrpc_queue_probe probe, void *probe_ctx, FILE *out) {
+    if (res->outcome != MRPC_NEXT_PENDING) return;
+    char job[256];
+    mrpc_optimize_array_job_name(st, res->stage, res->wave, job, sizeof job);
+    int queued = probe ? probe(job, probe_ctx) : -1;
+    const char *dir = bindir && bindir[0] ? bindir : ".";
+    if (queued == 1) {
+        fprintf(out, "  the array job %s of this wave is still in the Slurm queue: wait for it (its optimize step\n"
+                     "  finalizes the wave when the array ends)\n", job);
+        return;
+    }
+    if (queued == 0) {
+        fprintf(out, "  the array job %s of this wave is no longer in the Slurm queue (squeue), so its %zu run%s\n"
+                     "  without a final record will not finish on their own. Go on with:\n", job, res->pending,
+                res->pending == 1 ? "" : "s");
+    } else {
+        fprintf(out, "  %zu run%s of %s %s no final record yet.\n"
+                     "  If the wave's array (Slurm job %s) is no longer queued or running, go on with:\n",
+                res->pending, res->pending == 1 ? "" : "s", res->wave_dir, res->pending == 1 ? "has" : "have", job);
+    }
+    fprintf(out, "    %s/mrpc-optimize next --study %s --finalize\n", dir, st->file);
+    fprintf(out, "  (runs that ended without a final record are retried in the next wave, up to retries: %lld,\n"
+                 "  then counted failed). A local run stopped with Ctrl-C continues with:\n"
+                 "    %s/mrpc-pipeline run %s\n", (long long)st->retries, dir, st->file);
+}
+
 mrpc_status mrpc_optimize_status(const mrpc_study *st, const char *bindir, FILE *out, mrpc_error *err) {
+    return mrpc_optimize_status_probe(st, bindir, NULL, NULL, out, err);
+}
+
+mrpc_status mrpc_optimize_status_probe(const mrpc_study *st, const char *bindir, mrpc_queue_probe probe,
+                                       void *probe_ctx, FILE *out, mrpc_error *err) {
     mrpc_history h;
     mrpc_status r = mrpc_history_load(st, &h, err);
     if (r != MRPC_OK) return r;
@@ -217,28 +261,53 @@ mrpc_status mrpc_optimize_status(const mrpc_study *st, const char *bindir, FILE 
     fprintf(out, "objective: %s, %s\n", st->metric, st->maximize ? "maximize" : "minimize");
     fprintf(out, "records: %zu readable in %s/, %zu unreadable, %zu of other studies, %zu outside the space\n",
             h.n_records, st->runs_dir, h.n_unreadable, h.n_foreign, h.n_outside);
+    size_t n_retried_runs = 0;
     for (int k = 0; k < MRPC_STAGE_COUNT; k++) {
         if (!st->has_stage[k]) continue;
-        size_t counts[MRPC_OBS_STATE_COUNT] = {0}, n = 0, waves = 0;
+        size_t counts[MRPC_OBS_STATE_COUNT] = {0}, n = 0, waves = 0, retried = 0;
         for (size_t i = 0; i < h.n_waves; i++) waves += h.waves[i].stage == k;
         for (size_t i = 0; i < h.n_obs; i++) {
-            if (h.obs[i].stage != k) continue;
+            if (h.obs[i].stage != k || h.obs[i].state == MRPC_OBS_RETRIED) continue;
             counts[h.obs[i].state]++;
             n++;
+            retried += h.obs[i].attempts > 1;
         }
+        n_retried_runs += retried;
         fprintf(out, "stage %s: %zu wave%s, %zu run%s", mrpc_stage_name((mrpc_stage_kind)k), waves, waves == 1 ? "" : "s",
                 n, n == 1 ? "" : "s");
         if (k == MRPC_STAGE_BAYES) fprintf(out, " of a budget of %lld", (long long)st->bayes.budget);
-        fprintf(out, ": %zu completed, %zu failed, %zu diverged, %zu missing, %zu pending\n", counts[MRPC_OBS_COMPLETED],
+        fprintf(out, ": %zu completed, %zu failed, %zu diverged, %zu missing, %zu pending", counts[MRPC_OBS_COMPLETED],
                 counts[MRPC_OBS_FAILED], counts[MRPC_OBS_DIVERGED], counts[MRPC_OBS_MISSING], counts[MRPC_OBS_PENDING]);
+        if (counts[MRPC_OBS_INTERRUPTED]) fprintf(out, ", %zu interrupted (retried next)", counts[MRPC_OBS_INTERRUPTED]);
+        if (retried) fprintf(out, "; %zu retried", retried);
+        fprintf(out, "\n");
         for (size_t i = 0; i < h.n_waves; i++) {
             const mrpc_wave_entry *w = &h.waves[i];
             if (w->stage != k) continue;
             size_t c[MRPC_OBS_STATE_COUNT] = {0};
             for (size_t j = w->first_obs; j < w->first_obs + w->n_tasks; j++) c[h.obs[j].state]++;
-            fprintf(out, "  wave %02d: %zu tasks: %zu completed, %zu failed, %zu diverged, %zu missing, %zu pending%s\n",
+            fprintf(out, "  wave %02d: %zu tasks: %zu completed, %zu failed, %zu diverged, %zu missing, %zu pending",
                     w->wave, w->n_tasks, c[MRPC_OBS_COMPLETED], c[MRPC_OBS_FAILED], c[MRPC_OBS_DIVERGED],
-                    c[MRPC_OBS_MISSING], c[MRPC_OBS_PENDING], w->finalized ? " (finalized)" : "");
+                    c[MRPC_OBS_MISSING], c[MRPC_OBS_PENDING]);
+            if (c[MRPC_OBS_INTERRUPTED]) fprintf(out, ", %zu interrupted", c[MRPC_OBS_INTERRUPTED]);
+            if (c[MRPC_OBS_RETRIED]) fprintf(out, ", %zu retried in a later wave", c[MRPC_OBS_RETRIED]);
+            fprintf(out, "%s\n", w->finalized ? " (finalized)" : "");
+        }
+    }
+    if (n_retried_runs) {
+        fprintf(out, "retried runs: %zu (ended without a final record; retries: %lld)\n", n_retried_runs,
+                (long long)st->retries);
+        size_t shown = 0;
+        for (size_t i = 0; i < h.n_obs; i++) {
+            const mrpc_obs *o = &h.obs[i];
+            if (o->state == MRPC_OBS_RETRIED || o->attempts < 2) continue;
+            if (shown++ == 20) {
+                fprintf(out, "  ... and %zu more\n", n_retried_runs - 20);
+                break;
+            }
+            fprintf(out, "  %s: %d attempt%s, last in %s wave %02d: %s\n", o->run_id, o->attempts,
+                    o->attempts == 1 ? "" : "s", mrpc_stage_name((mrpc_stage_kind)o->stage), o->wave,
+                    mrpc_obs_state_str(o->state));
         }
     }
     size_t outside = 0, outside_done = 0;
@@ -267,6 +336,7 @@ mrpc_status mrpc_optimize_status(const mrpc_study *st, const char *bindir, FILE 
     if (decide(st, &h, &opt, &res, &derr) == MRPC_OK) {
         static const char *const what[] = {"new wave", "waiting", "done", "blocked"};
         fprintf(out, "next: %s: %s\n", what[res.outcome], res.note);
+        mrpc_optimize_pending_hint(st, &res, bindir, probe, probe_ctx, out);
     } else {
         char msg[1024];
         mrpc_error_format(&derr, msg, sizeof msg);

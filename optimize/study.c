@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "run_config.h"
 #include "strutil.h"
+#include "wave.h"
 #include "yaml_doc.h"
 
 static const char *const stage_names[MRPC_STAGE_COUNT] = {"sensitivity", "grid", "bayes"};
@@ -531,19 +532,8 @@ static mrpc_status parse_slurm(ctx *c, const yaml_node_t *node, mrpc_study *st) 
 
 /* ---- the whole study --------------------------------------------------------------- */
 
-static void hash_fixed(mrpc_study *st) {
-    uint64_t h = MRPC_FNV1A_INIT;
-    for (size_t i = 0; i < st->n_fixed; i++) {
-        char line[128], v[64];
-        const mrpc_hparam *hp = &st->fixed[i];
-        if (hp->kind == MRPC_VALUE_INT) snprintf(v, sizeof v, "%lld", (long long)hp->i);
-        else if (isfinite(hp->f)) mrpc_format_f64(v, sizeof v, hp->f);
-        else snprintf(v, sizeof v, "unknown");
-        snprintf(line, sizeof line, "%s=%s\n", hp->name, v);
-        h = mrpc_fnv1a(h, line, strlen(line));
-    }
-    snprintf(st->fixed_hash, sizeof st->fixed_hash, "%016llx", (unsigned long long)h);
-}
+/* The hash is shared with mrpc-train, which recomputes it before training a wave's task (wave.h). */
+static void hash_fixed(mrpc_study *st) { mrpc_fixed_hash(st->fixed, st->n_fixed, st->fixed_hash); }
 
 static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
     const yaml_node_t *root = mrpc_yaml_root(c->doc);
@@ -552,7 +542,7 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
         return mrpc_error_set(c->err, MRPC_ERR_PARSE, study_file, 1, 1, NULL, "a study file is a YAML mapping");
     }
     static const char *const allowed[] = {"name", "seed", "objective", "base_config", "study_dir", "runs_dir",
-                                          "parameters", "stages", "slurm", NULL};
+                                          "parameters", "stages", "slurm", "retries", NULL};
     if ((r = check_keys(c, root, "the study", allowed)) != MRPC_OK) return r;
     if (!mrpc_str_copy(st->file, sizeof st->file, study_file)) {
         return mrpc_error_set(c->err, MRPC_ERR_INVALID, study_file, 0, 0, NULL, "path too long");
@@ -583,6 +573,9 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
         if (!mrpc_name_is_safe(st->name)) mrpc_str_copy(st->name, sizeof st->name, "study");
     }
     if ((r = opt_i64(c, root, "seed", 0, INT64_MAX, &st->seed)) != MRPC_OK) return r;
+    /* Retries of a run that ended without a final record (an infrastructure failure). */
+    st->retries = MRPC_STUDY_DEFAULT_RETRIES;
+    if ((r = opt_i64(c, root, "retries", 0, MRPC_STUDY_MAX_RETRIES, &st->retries)) != MRPC_OK) return r;
 
     /* objective */
     n = mrpc_yaml_map_get(c->doc, root, "objective");

@@ -23,6 +23,9 @@
  *       bayes: {budget: 24, wave_size: 4}
  *     slurm: {partition: gpu, account: proj, time: "02:00:00", cpus_per_task: 8, gpus: 1,
  *             ranks_per_task: 1, throttle: 4, signal_seconds: 120}
+ *     retries: 2                       # optional [2]: a run that ended without a final record
+ *                                      # (cancelled, node failure, killed, time limit) is run again,
+ *                                      # in a later wave, this many times before it counts failed
  *
  * Parameter keys: distribution (constant, categorical, int_uniform, uniform, q_uniform,
  * log_uniform_values; inferred from value / values / min+max when absent), value,
@@ -56,6 +59,8 @@
 #include "status.h"
 
 #define MRPC_STUDY_PATH_MAX 1024
+#define MRPC_STUDY_DEFAULT_RETRIES 2
+#define MRPC_STUDY_MAX_RETRIES 100
 
 typedef enum mrpc_stage_kind {
     MRPC_STAGE_SENSITIVITY = 0,
@@ -116,6 +121,7 @@ typedef struct mrpc_study {
     char       base_config[MRPC_STUDY_PATH_MAX]; /* absolute */
     char       runs_dir[256];                    /* relative to dir */
     int64_t    seed;
+    int64_t    retries;                          /* 0..MRPC_STUDY_MAX_RETRIES: see `retries` above */
     char       metric[32];
     int        maximize;
     mrpc_space space;

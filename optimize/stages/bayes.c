@@ -43,7 +43,9 @@ mrpc_status mrpc_bayes_plan(const mrpc_study *st, const mrpc_history *h, const m
             if (!searched[k] && canon[i * np + k] != base[k]) eligible = 0;
         if (!eligible) continue;
         const mrpc_obs *o = &h->obs[i];
-        if (o->state == MRPC_OBS_COMPLETED || (o->state != MRPC_OBS_PENDING && has_worst)) {
+        if (o->state == MRPC_OBS_RETRIED) continue; /* the same run's newer task is its observation */
+        int waiting = o->state == MRPC_OBS_PENDING || o->state == MRPC_OBS_INTERRUPTED;
+        if (o->state == MRPC_OBS_COMPLETED || (!waiting && has_worst)) {
             memcpy(obs_values + n_obs * np, o->values, np * sizeof *obs_values);
             obs_y[n_obs++] = mrpc_history_loss(st, o->state == MRPC_OBS_COMPLETED ? o->objective : worst);
             if (o->state != MRPC_OBS_COMPLETED) n_imputed++;

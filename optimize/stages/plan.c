@@ -6,6 +6,7 @@
 #include "fsutil.h"
 #include "stages.h"
 #include "stages_internal.h"
+#include "strutil.h"
 
 void mrpc_plan_free(mrpc_plan *plan) {
     if (!plan) return;
@@ -34,6 +35,43 @@ mrpc_status mrpc_plan_add(mrpc_plan *plan, const double *values, size_t n_values
                               suffix ? suffix : "");
     }
     plan->n_tasks++;
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_plan_add_retry(mrpc_plan *plan, const char *run_id, const double *values, size_t n_values,
+                                int64_t seed, mrpc_error *err) {
+    if (strlen(run_id) >= sizeof plan->tasks[0].run_id || !mrpc_name_is_safe(run_id)) {
+        return mrpc_error_set(err, MRPC_ERR_INTERNAL, NULL, 0, 0, "run_id", "unsafe run id \"%s\"", run_id);
+    }
+    size_t before = plan->n_tasks;
+    mrpc_status r = mrpc_plan_add(plan, values, n_values, seed, NULL, err);
+    if (r == MRPC_OK) mrpc_str_copy(plan->tasks[before].run_id, sizeof plan->tasks[before].run_id, run_id);
+    return r;
+}
+
+mrpc_status mrpc_retry_plan(const mrpc_study *st, const mrpc_history *h, mrpc_stage_kind stage, int wave,
+                            mrpc_plan *plan, mrpc_error *err) {
+    memset(plan, 0, sizeof *plan);
+    plan->stage = stage;
+    plan->wave = wave;
+    /* The same columns as the stage's own waves: the sensitivity stage's seed column. */
+    plan->with_seed = stage == MRPC_STAGE_SENSITIVITY && st->sensitivity.seeds > 1;
+    mrpc_status r = MRPC_OK;
+    int attempt = 0;
+    for (size_t i = 0; i < h->n_obs && r == MRPC_OK; i++) {
+        const mrpc_obs *o = &h->obs[i];
+        if (o->stage != (int)stage || o->state != MRPC_OBS_INTERRUPTED) continue;
+        r = mrpc_plan_add_retry(plan, o->run_id, o->values, st->space.n_params, o->seed, err);
+        if (o->attempts + 1 > attempt) attempt = o->attempts + 1;
+    }
+    if (r != MRPC_OK) {
+        mrpc_plan_free(plan);
+        return r;
+    }
+    snprintf(plan->note, sizeof plan->note,
+             "retry of %zu run%s that ended without a final record (attempt %d of at most %lld; each resumes its "
+             "own record from <record>.resume when the run left one)",
+             plan->n_tasks, plan->n_tasks == 1 ? "" : "s", attempt, (long long)st->retries + 1);
     return MRPC_OK;
 }
 

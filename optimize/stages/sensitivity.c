@@ -77,10 +77,18 @@ mrpc_status mrpc_sensitivity_plan(const mrpc_study *st, mrpc_plan *plan, mrpc_er
     return r;
 }
 
+/* The run's observation: its newest task (a retried task's earlier attempts are superseded). */
 static const mrpc_obs *find_obs(const mrpc_history *h, const char *run_id) {
     for (size_t i = 0; i < h->n_obs; i++)
-        if (h->obs[i].stage == MRPC_STAGE_SENSITIVITY && strcmp(h->obs[i].run_id, run_id) == 0) return &h->obs[i];
+        if (h->obs[i].stage == MRPC_STAGE_SENSITIVITY && h->obs[i].state != MRPC_OBS_RETRIED &&
+            strcmp(h->obs[i].run_id, run_id) == 0)
+            return &h->obs[i];
     return NULL;
+}
+
+/* Not final yet: running, or interrupted and about to be retried. */
+static int obs_waiting(const mrpc_obs *o) {
+    return !o || o->state == MRPC_OBS_PENDING || o->state == MRPC_OBS_INTERRUPTED;
 }
 
 /* Objective of a level: its value, the worst seen for a failed run, NaN while pending or absent. */
@@ -88,7 +96,7 @@ static double level_objective(const mrpc_obs *o, const mrpc_sensitivity_summary 
     if (!o) { *state = MRPC_OBS_PENDING; return NAN; }
     *state = o->state;
     if (o->state == MRPC_OBS_COMPLETED) return o->objective;
-    if (o->state == MRPC_OBS_PENDING) return NAN;
+    if (obs_waiting(o)) return NAN;
     return s->has_worst ? s->worst : NAN;
 }
 
@@ -121,7 +129,7 @@ mrpc_status mrpc_sensitivity_summarize(const mrpc_study *st, const mrpc_history 
     for (size_t j = 0; j < n_seeds; j++) {
         const mrpc_obs *o = find_obs(h, plan.tasks[j].run_id);
         s->n_baseline++;
-        if (!o || o->state == MRPC_OBS_PENDING) { s->n_pending++; continue; }
+        if (obs_waiting(o)) { s->n_pending++; continue; }
         if (o->state != MRPC_OBS_COMPLETED) { s->n_failed++; continue; }
         vals[s->n_baseline_completed++] = o->objective;
         sum += o->objective;
@@ -157,7 +165,7 @@ mrpc_status mrpc_sensitivity_summarize(const mrpc_study *st, const mrpc_history 
             const mrpc_obs *o = find_obs(h, plan.tasks[t].run_id);
             mrpc_obs_state state;
             double obj = level_objective(o, s, &state);
-            if (state == MRPC_OBS_PENDING) s->n_pending++;
+            if (state == MRPC_OBS_PENDING || state == MRPC_OBS_INTERRUPTED) s->n_pending++;
             else if (state != MRPC_OBS_COMPLETED) s->n_failed++;
             double change = s->ranked ? obj - s->baseline_objective : NAN;
             if (side == 0) { p->obj_low = obj; p->low_state = state; p->change_low = change; }
@@ -227,7 +235,8 @@ mrpc_status mrpc_sensitivity_to_yaml(const mrpc_study *st, const mrpc_sensitivit
             mrpc_obs_state state = side ? p->high_state : p->low_state;
             mrpc_strbuf_appendf(&t, "    %s: {value: %s, state: %s, objective: %s, change: %s%s}\n", nm, v, mrpc_obs_state_str(state),
                 num(a, sizeof a, side ? p->obj_high : p->obj_low), num(b, sizeof b, side ? p->change_high : p->change_low),
-                (state != MRPC_OBS_COMPLETED && state != MRPC_OBS_PENDING) ? ", imputed: true" : "");
+                (state != MRPC_OBS_COMPLETED && state != MRPC_OBS_PENDING && state != MRPC_OBS_INTERRUPTED)
+                    ? ", imputed: true" : "");
         }
         mrpc_strbuf_appendf(&t, "    effect: %s\n    effect_in_seed_std: %s\n", num(a, sizeof a, p->effect), num(b, sizeof b, p->effect_noise));
     }

@@ -53,6 +53,20 @@ void mrpc_plan_free(mrpc_plan *plan);
 mrpc_status mrpc_plan_add(mrpc_plan *plan, const double *values, size_t n_values, int64_t seed, const char *suffix,
                           mrpc_error *err);
 
+/*
+ * Appends the retry of a run that ended without a final record: the same run id (so
+ * the same record, resumed from its checkpoint), values and seed as its earlier task.
+ */
+mrpc_status mrpc_plan_add_retry(mrpc_plan *plan, const char *run_id, const double *values, size_t n_values,
+                                int64_t seed, mrpc_error *err);
+
+/*
+ * Plans the retry wave `wave` of `stage`: every INTERRUPTED observation of the stage,
+ * in history order. plan->n_tasks == 0 when there is nothing to retry.
+ */
+mrpc_status mrpc_retry_plan(const mrpc_study *study, const mrpc_history *h, mrpc_stage_kind stage, int wave,
+                            mrpc_plan *plan, mrpc_error *err);
+
 /* ---- sensitivity ------------------------------------------------------------------- */
 
 /*

@@ -37,7 +37,11 @@ static void count_exit(mrpc_local_result *r, int code) {
     case 0: r->completed++; break;
     case 3: r->diverged++; break;
     case 75: r->interrupted++; break;
-    default: r->failed++; break;
+    default:
+        /* Killed by a signal (128 + n): it ended without a final record, like an interruption. */
+        if (code > 128) r->interrupted++;
+        else r->failed++;
+        break;
     }
 }
 
@@ -114,7 +118,8 @@ mrpc_status mrpc_local_run_wave(const char *wave_dir, const mrpc_local_options *
                 const mrpc_wave_task *t = mrpc_wave_task_by_id(&w, running[i].task_id);
                 fprintf(stderr, "mrpc-pipeline: %s %s task %lld (%s): %s\n", w.stage, code == 0 ? "done" : "ended",
                         (long long)running[i].task_id, t ? t->run_id : "?",
-                        code == 0 ? "completed" : code == 3 ? "diverged" : code == 75 ? "interrupted" : "failed");
+                        code == 0 ? "completed" : code == 3 ? "diverged" : code == 75 ? "interrupted"
+                                                                          : code > 128 ? "killed by a signal" : "failed");
             }
             running[i].pid = 0;
             n_running--;

@@ -23,7 +23,7 @@ typedef struct mrpc_local_options {
     const volatile sig_atomic_t *stop_requested; /* may be NULL */
 } mrpc_local_options;
 
-/* What happened to the tasks of the wave. */
+/* What happened to the tasks of the wave (interrupted: exit 75, or killed by a signal). */
 typedef struct mrpc_local_result {
     int n_tasks, skipped, completed, failed, diverged, interrupted;
 } mrpc_local_result;

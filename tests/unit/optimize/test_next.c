@@ -113,7 +113,8 @@ static mrpc_status next(const mrpc_study *st, mrpc_next_result *res, int finaliz
     return s;
 }
 
-/* Every configuration of every wave (ignoring the seed column) appears once, except baseline seed repeats. */
+/* Every configuration of every wave (ignoring the seed column) appears once, except baseline seed repeats
+ * (a retried run is the same run continued: its earlier task is superseded, not a second configuration). */
 static void check_no_duplicates(const mrpc_study *st) {
     mrpc_history h;
     mrpc_error err = {0};
@@ -121,7 +122,8 @@ static void check_no_duplicates(const mrpc_study *st) {
     size_t dups = 0;
     for (size_t i = 0; i < h.n_obs; i++)
         for (size_t j = 0; j < i; j++)
-            if (mrpc_space_config_equal(&st->space, h.obs[i].values, h.obs[j].values) && h.obs[i].seed == h.obs[j].seed) {
+            if (h.obs[i].state != MRPC_OBS_RETRIED && h.obs[j].state != MRPC_OBS_RETRIED &&
+                mrpc_space_config_equal(&st->space, h.obs[i].values, h.obs[j].values) && h.obs[i].seed == h.obs[j].seed) {
                 fprintf(stderr, "duplicate: %s and %s\n", h.obs[i].run_id, h.obs[j].run_id);
                 dups++;
             }
@@ -282,9 +284,16 @@ static void test_corrupt_and_foreign_records(void) {
         mrpc_history_free(&h);
     }
     mrpc_next_result_free(&res);
-    /* The study does not stall: after the array ended, the damaged task counts as failed. */
+    /* The study does not stall: after the array ended, the task whose record is damaged has no
+     * final record: it is retried (the retry writes the record anew), twice, then counts failed. */
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        CHECK(next(&st, &res, 1) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE && res.stage == MRPC_STAGE_SENSITIVITY &&
+                  res.n_tasks == 1 && strstr(res.files.tasks_tsv, "\tsens-00-005-weight_decay-high\t"),
+              "--finalize: the damaged task is retried (attempt %d)", attempt);
+        mrpc_next_result_free(&res);
+    }
     CHECK(next(&st, &res, 1) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE && res.stage == MRPC_STAGE_GRID,
-          "--finalize: on to the grid");
+          "--finalize: retries spent, on to the grid");
     char *sens = read_file(dir, "sensitivity.yaml");
     CHECK(sens && strstr(sens, "weight_decay:") && strstr(sens, "state: missing"), "the lost level is reported as missing");
     free(sens);
@@ -415,12 +424,111 @@ static void test_finalize_and_running(void) {
     mrpc_next_result_free(&res);
     CHECK(next(&st, &res, 0) == MRPC_OK && res.outcome == MRPC_NEXT_PENDING && res.pending == 5, "5 pending");
     mrpc_next_result_free(&res);
+    /* The array ended: the 5 runs without a record are an infrastructure failure, not a result.
+     * They are retried (retries: 2 by default) in waves of their own, with the same run ids. */
+    static const char *const expect_ids[] = {"sens-00-010-", "sens-00-011-", "sens-00-012-", "sens-00-013-",
+                                             "sens-00-014-"};
+    for (int attempt = 1; attempt <= 2; attempt++) {
+        size_t want = attempt == 1 ? 5 : 4; /* one completes in the first retry */
+        if (!CHECK(next(&st, &res, 1) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE &&
+                       res.stage == MRPC_STAGE_SENSITIVITY && res.wave == attempt && res.n_tasks == want &&
+                       res.retries == want,
+                   "--finalize plans retry wave %d of the %zu runs (outcome %d, stage %d, wave %d, %zu tasks)", attempt,
+                   want, res.outcome, res.stage, res.wave, res.n_tasks))
+            return;
+        for (int i = 5 - (int)want; i < 5; i++) {
+            CHECK(strstr(res.files.tasks_tsv, expect_ids[i]) != NULL, "retry wave lists %s...", expect_ids[i]);
+        }
+        CHECK(strstr(res.files.tasks_tsv, "sens-00-009-") == NULL, "a completed run is not retried");
+        CHECK(attempt == 1 || strstr(res.files.tasks_tsv, expect_ids[0]) == NULL, "nor one completed by a retry");
+        char outpath[64];
+        snprintf(outpath, sizeof outpath, "\truns/%s", expect_ids[4]);
+        CHECK(strstr(res.files.tasks_tsv, outpath) != NULL, "the retry writes the same record path");
+        char wave[1200];
+        mrpc_str_copy(wave, sizeof wave, res.wave_dir);
+        mrpc_next_result_free(&res);
+        mrpc_history h;
+        if (CHECK_OK(mrpc_history_load(&st, &h, &err), &err)) {
+            size_t pending = 0, n = mrpc_history_stage_tasks(&h, MRPC_STAGE_SENSITIVITY, &pending);
+            CHECK(n == 15 && pending == want, "a retried run counts once (%zu runs, %zu pending)", n, pending);
+            size_t retried = 0;
+            for (size_t i = 0; i < h.n_obs; i++) retried += h.obs[i].state == MRPC_OBS_RETRIED;
+            CHECK(retried == (attempt == 1 ? 5u : 9u), "the earlier tasks are superseded (%zu)", retried);
+            mrpc_history_free(&h);
+        }
+        if (attempt == 1) {
+            /* One of them completes in the first retry; the wave is asked again before it ended. */
+            CHECK_OK(fake_run_wave(wave, mrpc_like, NULL, 1, &err), &err);
+            CHECK(next(&st, &res, 0) == MRPC_OK && res.outcome == MRPC_NEXT_PENDING && res.pending == 4, "4 pending");
+            mrpc_next_result_free(&res);
+        }
+    }
+    /* Retries spent: the last 4 count failed (imputed), and the study moves on. */
     CHECK(next(&st, &res, 1) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE && res.stage == MRPC_STAGE_GRID,
-          "--finalize counts them failed and moves on");
+          "--finalize after the last retry counts them failed and moves on");
     mrpc_next_result_free(&res);
+    mrpc_history h;
+    if (CHECK_OK(mrpc_history_load(&st, &h, &err), &err)) {
+        size_t completed = 0, missing = 0;
+        for (size_t i = 0; i < h.n_obs; i++) {
+            if (h.obs[i].stage != MRPC_STAGE_SENSITIVITY) continue;
+            completed += h.obs[i].state == MRPC_OBS_COMPLETED;
+            missing += h.obs[i].state == MRPC_OBS_MISSING;
+        }
+        CHECK(completed == 10 && missing == 4, "10 completed (one diverged), 4 failed after 2 retries (%zu, %zu)", completed, missing);
+        mrpc_history_free(&h);
+    }
+    check_no_duplicates(&st);
     char marker[1200];
     snprintf(marker, sizeof marker, "%s/waves/sensitivity/00/finalized", dir);
     CHECK(mrpc_path_exists(marker), "finalized marker written");
+    char path[1200];
+    snprintf(path, sizeof path, "%s/status.txt", dir);
+    FILE *f = fopen(path, "w");
+    if (f) {
+        CHECK_OK(mrpc_optimize_status(&st, BINDIR, f, &err), &err);
+        fclose(f);
+        char *text = read_file(dir, "status.txt");
+        CHECK(text && strstr(text, "stage sensitivity: 3 waves, 15 runs: 10 completed, 0 failed, 1 diverged, 4 missing, "
+                                   "0 pending; 5 retried"),
+              "status counts each run once and the retried ones:\n%s", text ? text : "");
+        CHECK(text && strstr(text, "retried runs: 5") && strstr(text, "sens-00-014-") && strstr(text, ": 3 attempts,"),
+              "status lists the retried runs:\n%s", text ? text : "");
+        free(text);
+    }
+}
+
+static void test_retries_setting(void) {
+    /* retries: 0 writes the runs off at once; impossible values are errors naming the place. */
+    char dir[1024];
+    char yaml[8192];
+    snprintf(yaml, sizeof yaml, "%sretries: 0\n", study_yaml);
+    make_study(dir, sizeof dir, "retries0", yaml);
+    static mrpc_study st;
+    if (!load(dir, &st)) return;
+    CHECK(st.retries == 0, "retries: 0 read");
+    mrpc_next_result res;
+    if (!CHECK(next(&st, &res, 0) == MRPC_OK, "first wave")) return;
+    mrpc_error err = {0};
+    CHECK_OK(fake_run_wave(res.wave_dir, mrpc_like, NULL, 14, &err), &err);
+    mrpc_next_result_free(&res);
+    CHECK(next(&st, &res, 1) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE && res.stage == MRPC_STAGE_GRID,
+          "retries: 0: no retry wave");
+    mrpc_next_result_free(&res);
+    static const char *const bad[] = {"retries: -1\n", "retries: 101\n", "retries: 1.5\n", "retries: [2]\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char d2[1024], y2[8192], name[32];
+        snprintf(y2, sizeof y2, "%s%s", study_yaml, bad[i]);
+        snprintf(name, sizeof name, "retries_bad%zu", i);
+        make_study(d2, sizeof d2, name, y2);
+        static mrpc_study sb;
+        char file[1200];
+        snprintf(file, sizeof file, "%s/study.yaml", d2);
+        mrpc_error e2 = {0};
+        mrpc_status s = mrpc_study_load(file, &sb, &e2);
+        CHECK(s == MRPC_ERR_INVALID && strcmp(e2.field, "retries") == 0 && e2.line > 0,
+              "%s is refused with its line (status %d, field %s, line %ld)", bad[i], s, e2.field, e2.line);
+    }
 }
 
 /* Runs the tool; returns its exit code and its stdout in out (size). */
@@ -453,9 +561,12 @@ static void test_cli(void) {
     snprintf(expect, sizeof expect, "wave_dir=%s/waves/sensitivity/00\nsbatch=sbatch %s/waves/sensitivity/00/wave.sbatch\n",
              dir, dir);
     CHECK(strcmp(out, expect) == 0, "stdout is exactly the two lines: %s", out);
-    CHECK(run_tool(args, out, sizeof out) == 0 && strcmp(out, "pending=15\n") == 0, "then pending=15: %s", out);
+    snprintf(expect, sizeof expect, "pending=15\npending_wave_dir=%s/waves/sensitivity/00\n", dir);
+    CHECK(run_tool(args, out, sizeof out) == 0 && strcmp(out, expect) == 0, "then pending=15: %s", out);
     snprintf(args, sizeof args, "status --study %s/study.yaml", dir);
     CHECK(run_tool(args, out, sizeof out) == 0 && strstr(out, "next: waiting"), "status: %s", out);
+    snprintf(expect, sizeof expect, "mrpc-optimize next --study %s/study.yaml --finalize\n", dir);
+    CHECK(strstr(out, expect) != NULL, "status says how to finalize when the array is gone: %s", out);
     /* Exit codes. */
     CHECK(run_tool("next", out, sizeof out) == 2, "no --study: 2");
     CHECK(run_tool("frobnicate --study x", out, sizeof out) == 2, "unknown command: 2");
@@ -544,6 +655,7 @@ int main(void) {
     test_crash_recovery();
     test_lock();
     test_finalize_and_running();
+    test_retries_setting();
     test_cli();
     return mrpc_test_report();
 }
