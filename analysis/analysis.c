@@ -53,6 +53,16 @@ static void cat(char *buf, const char *fmt, ...) {
     va_end(ap);
 }
 
+/*
+ * "Spearman +0.42" (prefix "Spearman ") or "+0.42" (prefix ""), or, when the rank
+ * correlation is undefined (the parameter takes one value in these runs, or the
+ * objective does), the reason in words.
+ */
+static void spearman_words(char *out, size_t size, double rho, const char *param, const char *prefix) {
+    if (isfinite(rho)) snprintf(out, size, "%s%+.2f", prefix, rho);
+    else snprintf(out, size, "no rank correlation: %s or the objective does not vary over these runs", param);
+}
+
 /* ---- stages and best runs ------------------------------------------------------------- */
 
 static void find_stages(mrpc_analysis *a) {
@@ -243,19 +253,32 @@ static mrpc_status importance(mrpc_analysis *a, mrpc_error *err) {
                 break;
             }
         }
+    /* An undefined statistic is said in words, never printed as "nan". */
+    int same_objective = n > 0;
+    for (size_t i = 1; i < n && same_objective; i++) same_objective = y[i] == y[0];
+    char sp0[160], sp1[160];
+    spearman_words(sp0, sizeof sp0, a->imp_spearman[order[0]], s->params[a->imp_param[order[0]]].name, "Spearman ");
+    if (d > 1) spearman_words(sp1, sizeof sp1, a->imp_spearman[order[1]], s->params[a->imp_param[order[1]]].name, "");
     if (n < 3) {
         cat(rd, "Importance: only %zu usable runs with every varied parameter; too few for importance or correlation.", n);
+    } else if (same_objective) {
+        cat(rd, "Importance: all %zu usable runs have the same %s (%.2f), so no parameter explains any of it: rank "
+                "correlations and forest importance are undefined.",
+            n, s->objective, 100 * y[0]);
     } else if (!a->have_forest) {
-        cat(rd, "Importance: only %zu usable runs, too few for a forest; strongest rank correlation: %s (Spearman %+.2f), "
+        cat(rd, "Importance: only %zu usable runs, too few for a forest; strongest rank correlation: %s (%s), "
                 "which with so few runs means little.",
-            n, s->params[a->imp_param[order[0]]].name, a->imp_spearman[order[0]]);
+            n, s->params[a->imp_param[order[0]]].name, sp0);
     } else {
-        cat(rd, "%s matters most (forest importance %.2f, Spearman %+.2f)", s->params[a->imp_param[order[0]]].name,
-            a->imp_rf[order[0]], a->imp_spearman[order[0]]);
-        if (d > 1)
-            cat(rd, ", then %s (%.2f, %+.2f)", s->params[a->imp_param[order[1]]].name, a->imp_rf[order[1]],
-                a->imp_spearman[order[1]]);
-        cat(rd, "; the forest explains %.0f%% of the variance out of bag over %zu runs", 100 * a->forest.oob_r2, n);
+        cat(rd, "%s matters most (forest importance %.2f, %s)", s->params[a->imp_param[order[0]]].name,
+            a->imp_rf[order[0]], sp0);
+        if (d > 1) cat(rd, ", then %s (%.2f, %s)", s->params[a->imp_param[order[1]]].name, a->imp_rf[order[1]], sp1);
+        if (isfinite(a->forest.oob_r2)) {
+            cat(rd, "; the forest explains %.0f%% of the variance out of bag over %zu runs", 100 * a->forest.oob_r2, n);
+        } else {
+            cat(rd, "; how much of the variance the forest explains out of bag over %zu runs is undefined (no run was "
+                    "left out of enough trees to predict it)", n);
+        }
         if (!(a->forest.oob_r2 >= 0.1)) cat(rd, ": it explains little, so the ranking may be noise.");
         else if (n < 30) cat(rd, ": a rough guide with this few runs.");
         else cat(rd, ".");
@@ -436,6 +459,9 @@ static void read_runs(mrpc_analysis *a) {
         size_t c = mrpc_runset_count(s, (mrpc_runset_state)k);
         if (c) cat(rd, ", %zu %s", c, mrpc_runset_state_str((mrpc_runset_state)k));
     }
+    size_t retried = 0;
+    for (size_t i = 0; i < s->n_runs; i++) retried += s->runs[i].retries > 0;
+    if (retried) cat(rd, " (%zu retried after ending without a final record)", retried);
     cat(rd, "; statistics use the %zu usable completed runs", a->n_usable);
     size_t excluded = s->n_runs - a->n_usable;
     if (excluded) cat(rd, " (%zu excluded: listed with their reason below).", excluded);

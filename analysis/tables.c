@@ -282,6 +282,14 @@ static void build_importance(const mrpc_analysis *a, mrpc_table *t) {
              "Random-forest importance (%zu trees, mean decrease in impurity, sums to 1) and correlations of each "
              "parameter (unit / log10 scale) with the %s over %zu usable runs.",
              a->opt.n_trees, s->objective, a->imp_n_runs);
+    int undefined = 0;
+    for (size_t k = 0; k < a->n_imp; k++) undefined |= !isfinite(a->imp_pearson[k]) || !isfinite(a->imp_spearman[k]);
+    if (undefined) {
+        size_t used = strlen(t->note);
+        snprintf(t->note + used, sizeof t->note - used,
+                 " An empty correlation is undefined: the parameter, or the %s, takes a single value over these runs.",
+                 s->objective);
+    }
     mrpc_table_add_col(t, "parameter", 0);
     mrpc_table_add_col(t, "scale", 0);
     mrpc_table_add_col(t, "rf_importance", 1);

@@ -10,6 +10,8 @@
  *   wave_dir=<absolute wave directory>   and   sbatch=sbatch <wave_dir>/wave.sbatch
  *                                       a new wave was written: submit it
  *   pending=<n>                         the current wave still has n runs without a final record
+ *   pending_wave_dir=<wave directory>   (with pending=) the wave they belong to; stderr says how
+ *                                       to go on when its array is no longer queued
  *   done                                every stage has spent its budget
  *   blocked                             the study cannot go on (reason on stderr)
  * With --dry-run the first line is `dry_run=1` and nothing is written.
@@ -21,10 +23,14 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include <cblas.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mrpc_version.h"
@@ -75,6 +81,52 @@ static void own_bindir(char *out, size_t size) {
     mrpc_str_copy(out, size, exe[0] ? exe : "/");
 }
 
+extern char **environ;
+
+/*
+ * mrpc_queue_probe with Slurm's squeue: 1 when a job named `job_name` is queued or
+ * running, 0 when squeue answers and lists none, -1 when there is no squeue or it fails.
+ */
+static int squeue_probe(const char *job_name, void *ctx) {
+    (void)ctx;
+    char name_arg[300];
+    snprintf(name_arg, sizeof name_arg, "--name=%s", job_name);
+    char *argv[] = {"squeue", "-h", "-o", "%i", name_arg, NULL};
+    int fds[2];
+    if (pipe(fds) != 0) return -1;
+    posix_spawn_file_actions_t fa;
+    if (posix_spawn_file_actions_init(&fa) != 0) {
+        close(fds[0]);
+        close(fds[1]);
+        return -1;
+    }
+    posix_spawn_file_actions_adddup2(&fa, fds[1], STDOUT_FILENO);
+    posix_spawn_file_actions_addopen(&fa, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addclose(&fa, fds[0]);
+    posix_spawn_file_actions_addclose(&fa, fds[1]);
+    pid_t pid;
+    int rc = posix_spawnp(&pid, "squeue", &fa, NULL, argv, environ);
+    posix_spawn_file_actions_destroy(&fa);
+    close(fds[1]);
+    if (rc != 0) {
+        close(fds[0]);
+        return -1; /* no Slurm on this machine */
+    }
+    char buf[256];
+    size_t total = 0;
+    for (;;) {
+        ssize_t n = read(fds[0], buf, sizeof buf);
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++) total += buf[i] != '\n' && buf[i] != ' ';
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return -1;
+    return total > 0 ? 1 : 0;
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -98,6 +150,10 @@ int main(int argc, char **argv) {
     const char *study_path = NULL;
     mrpc_next_options opt = {.lock_timeout = 30.0, .report = stderr};
     for (int i = 2; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { /* `mrpc-optimize next --help` */
+            usage(stdout);
+            return EXIT_OK;
+        }
         if (!strcmp(argv[i], "--study") && i + 1 < argc) {
             study_path = argv[++i];
         } else if (!strcmp(argv[i], "--finalize") && !is_status) {
@@ -140,7 +196,7 @@ int main(int argc, char **argv) {
         return exit_code(s);
     }
     if (is_status) {
-        s = mrpc_optimize_status(st, bindir, stdout, &err);
+        s = mrpc_optimize_status_probe(st, bindir, squeue_probe, NULL, stdout, &err);
         if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-optimize", &err);
         free(st);
         return exit_code(s);
@@ -169,7 +225,10 @@ int main(int argc, char **argv) {
         if (opt.dry_run) printf("dry_run=1\n");
         switch (res.outcome) {
         case MRPC_NEXT_WAVE: printf("wave_dir=%s\nsbatch=%s\n", res.wave_dir, res.sbatch); break;
-        case MRPC_NEXT_PENDING: printf("pending=%zu\n", res.pending); break;
+        case MRPC_NEXT_PENDING:
+            printf("pending=%zu\npending_wave_dir=%s\n", res.pending, res.wave_dir);
+            if (!opt.dry_run) mrpc_optimize_pending_hint(st, &res, bindir, squeue_probe, NULL, stderr);
+            break;
         case MRPC_NEXT_DONE: printf("done\n"); break;
         case MRPC_NEXT_BLOCKED: printf("blocked\n"); rc = EXIT_BLOCKED; break;
         }

@@ -7,10 +7,13 @@
 #include "model.h"
 
 int mrpc_checkpoint_cli_main(int argc, char **argv) {
-    if (argc != 2 || strcmp(argv[1], "--help") == 0) {
-        fprintf(argc == 2 ? stdout : stderr, "usage: mrpc-train check-checkpoint DIR\n"
-                                             "Loads DIR/config.json and DIR/model.safetensors as a run would.\n");
-        return argc == 2 ? 0 : 2;
+    int help = 0;
+    for (int i = 1; i < argc; i++) help |= strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0;
+    if (argc != 2 || help) {
+        fprintf(help ? stdout : stderr, "usage: mrpc-train check-checkpoint DIR\n"
+                                        "Loads DIR/config.json and DIR/model.safetensors as a run would, and says\n"
+                                        "which checkpoint tensors a run would not use and which it would initialise.\n");
+        return help ? 0 : 2;
     }
     const char *dir = argv[1];
     mrpc_error err = {0};
@@ -28,7 +31,10 @@ int mrpc_checkpoint_cli_main(int argc, char **argv) {
     opts.max_seq = dims.max_positions < 8 ? dims.max_positions : 8;
     mrpc_model *m = NULL;
     int head = 0;
-    if (mrpc_model_create(&dims, &opts, &m, &err) != MRPC_OK || mrpc_model_load_hf(m, dir, 0, NULL, &head, &err) != MRPC_OK) {
+    mrpc_hf_load_report report;
+    memset(&report, 0, sizeof report);
+    if (mrpc_model_create(&dims, &opts, &m, &err) != MRPC_OK ||
+        mrpc_model_load_hf_report(m, dir, 0, NULL, &head, &report, &err) != MRPC_OK) {
         mrpc_error_print(stderr, "mrpc-train", &err);
         mrpc_model_free(m);
         return 2;
@@ -38,6 +44,9 @@ int mrpc_checkpoint_cli_main(int argc, char **argv) {
            mrpc_model_param_count(&dims));
     printf("dropouts: hidden %.3g, attention %.3g, classifier %.3g\n", drop.hidden, drop.attention, drop.classifier);
     printf("classification head: %s\n", head ? "loaded (a fine-tuned checkpoint)" : "absent (initialised at random)");
+    printf("checkpoint tensors not used: %s\n", report.unused);
+    printf("newly initialized: %s\n", report.initialized);
+    mrpc_hf_load_report_free(&report);
     mrpc_model_free(m);
     return 0;
 }

@@ -24,6 +24,8 @@ mrpc_status mrpc_task_config_from_wave(const char *wave_dir, int64_t task_id, mr
     }
     s = mrpc_run_config_load_file(wave.base_config, cfg, err);
     if (s == MRPC_OK) s = mrpc_wave_apply_task(&wave, task, cfg, err);
+    /* The base config may have changed since the wave was planned: then this run would not be the one planned. */
+    if (s == MRPC_OK) s = mrpc_wave_check_fixed(&wave, cfg, err);
     if (s == MRPC_OK && !mrpc_run_config_is_set(cfg, "data.cache_dir")) {
         char cache[MRPC_PATH_MAX + 16];
         snprintf(cache, sizeof cache, "%s/cache", wave.study_dir);
@@ -48,6 +50,12 @@ mrpc_status mrpc_task_config_finalize(mrpc_run_config *cfg, mrpc_error *err) {
         dropout = hf.dropout;
         attention = hf.attention_dropout;
         classifier = hf.seq_classif_dropout;
+        /* The recorded config shows the checkpoint's architecture, not the random model's defaults. */
+        cfg->model_dim = hf.dim;
+        cfg->model_n_layers = hf.n_layers;
+        cfg->model_n_heads = hf.n_heads;
+        cfg->model_hidden_dim = hf.hidden_dim;
+        cfg->model_max_positions = hf.max_position_embeddings;
         if (cfg->max_seq_length > hf.max_position_embeddings) {
             return mrpc_error_set(err, MRPC_ERR_INVALID, cfg->source[0] ? cfg->source : NULL, 0, 0, "max_seq_length",
                                   "%lld is longer than the checkpoint's %d positions", (long long)cfg->max_seq_length,

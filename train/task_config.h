@@ -14,7 +14,9 @@
 /*
  * Fills `cfg` (defaults already set) for row `task_id` of the wave in `wave_dir`: the
  * wave's base config, then the row's hyperparameters, run id, stage and output. The
- * token cache defaults to <study_dir>/cache so every run of a study shares it.
+ * token cache defaults to <study_dir>/cache so every run of a study shares it. Refuses
+ * (MRPC_ERR_INVALID, field fixed_hash) when the base config's fixed settings are no
+ * longer those the wave was planned for (mrpc_wave_check_fixed).
  */
 mrpc_status mrpc_task_config_from_wave(const char *wave_dir, int64_t task_id, mrpc_run_config *cfg, mrpc_error *err);
 

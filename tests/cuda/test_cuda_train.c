@@ -162,7 +162,7 @@ int main(void) {
     }
     mrpc_dataset ds;
     memset(&ds, 0, sizeof ds);
-    if (!CHECK_OK(mrpc_dataset_load(tsv_path, NULL, vocab, 128, NULL, &ds, NULL, &err), &err)) {
+    if (!CHECK_OK(mrpc_dataset_load(tsv_path, NULL, vocab, 128, MRPC_TRUNCATION_LONGEST_FIRST, NULL, &ds, NULL, &err), &err)) {
         mrpc_vocab_free(vocab);
         return mrpc_test_report();
     }

@@ -54,10 +54,14 @@ mrpc_status mrpc_model_read_hf_config(const char *dir, mrpc_model_dims *dims, mr
     return MRPC_OK;
 }
 
-/* Reads tensor `name` (or the name without "distilbert.") into dst; *found = 0 when absent. */
+/*
+ * Reads tensor `name` (or the name without "distilbert.") into dst; *found = 0 when
+ * absent. *used gets the checkpoint's name of the tensor read (NULL when absent).
+ */
 static mrpc_status read_view(const mrpc_st_file *f, const mrpc_param_view *v, float *dst, int *found,
-                             mrpc_error *err) {
+                             const char **used, mrpc_error *err) {
     const char *name = v->name;
+    *used = NULL;
     if (!mrpc_st_find(f, name) && strncmp(name, "distilbert.", 11) == 0 && mrpc_st_find(f, name + 11)) {
         name += 11; /* saved from a bare DistilBertModel */
     }
@@ -66,11 +70,89 @@ static mrpc_status read_view(const mrpc_st_file *f, const mrpc_param_view *v, fl
         return MRPC_OK;
     }
     *found = 1;
+    *used = name;
     return mrpc_st_read_f32(f, name, v->shape, v->n_dims, dst, err);
+}
+
+void mrpc_hf_load_report_free(mrpc_hf_load_report *r) {
+    if (!r) return;
+    free(r->unused);
+    free(r->initialized);
+    memset(r, 0, sizeof *r);
+}
+
+static int cmp_names(const void *a, const void *b) {
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* names[0..n) sorted, as a JSON array of strings ("[]" when n is 0); NULL when out of memory. */
+static char *json_name_list(const char **names, size_t n) {
+    qsort(names, n, sizeof *names, cmp_names);
+    size_t len = 3;
+    for (size_t i = 0; i < n; i++) len += strlen(names[i]) * 6 + 4;
+    char *out = malloc(len);
+    if (!out) return NULL;
+    size_t o = 0;
+    out[o++] = '[';
+    for (size_t i = 0; i < n; i++) {
+        if (i) {
+            out[o++] = ',';
+            out[o++] = ' ';
+        }
+        out[o++] = '"';
+        for (const unsigned char *c = (const unsigned char *)names[i]; *c; c++) {
+            if (*c == '"' || *c == '\\') {
+                out[o++] = '\\';
+                out[o++] = (char)*c;
+            } else if (*c < 0x20) {
+                o += (size_t)snprintf(out + o, len - o, "\\u%04x", *c);
+            } else {
+                out[o++] = (char)*c;
+            }
+        }
+        out[o++] = '"';
+    }
+    out[o++] = ']';
+    out[o] = '\0';
+    return out;
+}
+
+/* Fills *r from what was read: used[i] is the checkpoint name view i was read from, NULL when initialised. */
+static mrpc_status make_report(const mrpc_model *m, const mrpc_st_file *f, const char **used,
+                               mrpc_hf_load_report *r, mrpc_error *err) {
+    size_t n_file = mrpc_st_count(f);
+    const char **names = malloc(((n_file > m->n_views ? n_file : m->n_views) + 1) * sizeof *names);
+    if (!names) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, "model", "out of memory");
+    size_t k = 0;
+    for (size_t i = 0; i < n_file; i++) {
+        const char *name = mrpc_st_at(f, i)->name;
+        int is_used = 0;
+        for (size_t j = 0; j < m->n_views && !is_used; j++) is_used = used[j] && strcmp(used[j], name) == 0;
+        if (!is_used) names[k++] = name;
+    }
+    r->n_unused = k;
+    r->unused = json_name_list(names, k);
+    k = 0;
+    for (size_t j = 0; j < m->n_views; j++)
+        if (!used[j]) names[k++] = m->views[j].name;
+    r->n_initialized = k;
+    r->initialized = json_name_list(names, k);
+    free(names);
+    if (!r->unused || !r->initialized) {
+        mrpc_hf_load_report_free(r);
+        return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, "model", "out of memory");
+    }
+    return MRPC_OK;
 }
 
 mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mrpc_model_dropouts *dropouts,
                                int *head_loaded, mrpc_error *err) {
+    return mrpc_model_load_hf_report(m, dir, seed, dropouts, head_loaded, NULL, err);
+}
+
+mrpc_status mrpc_model_load_hf_report(mrpc_model *m, const char *dir, uint64_t seed, mrpc_model_dropouts *dropouts,
+                                      int *head_loaded, mrpc_hf_load_report *report, mrpc_error *err) {
+    if (report) memset(report, 0, sizeof *report);
     mrpc_model_dims d;
     mrpc_model_dropouts dr;
     mrpc_status st = mrpc_model_read_hf_config(dir, &d, &dr, err);
@@ -107,6 +189,11 @@ mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mr
         return st;
     }
     float *stage = NULL;
+    const char **used = calloc(m->n_views ? m->n_views : 1, sizeof *used);
+    if (!used) {
+        mrpc_st_close(f);
+        return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, "model", "out of memory");
+    }
     if (!m->be->host_memory) {
         size_t biggest = 0;
         for (size_t i = 0; i < m->n_views; i++) {
@@ -114,6 +201,7 @@ mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mr
         }
         stage = malloc(sizeof(float) * biggest);
         if (!stage) {
+            free(used);
             mrpc_st_close(f);
             return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, "model", "out of memory");
         }
@@ -125,7 +213,7 @@ mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mr
         const mrpc_param_view *v = &m->views[i];
         float *dst = stage ? stage : m->params + v->offset;
         int found = 0;
-        st = read_view(f, v, dst, &found, err);
+        st = read_view(f, v, dst, &found, &used[i], err);
         if (st != MRPC_OK) {
             break;
         }
@@ -143,6 +231,8 @@ mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mr
         }
     }
     free(stage);
+    if (st == MRPC_OK && report) st = make_report(m, f, used, report, err);
+    free(used);
     mrpc_st_close(f);
     if (st != MRPC_OK) {
         return st;
@@ -158,12 +248,21 @@ mrpc_status mrpc_model_load_hf(mrpc_model *m, const char *dir, uint64_t seed, mr
     m->be->ops->zero(m->be, m->adam_m, nb);
     m->be->ops->zero(m->be, m->adam_v, nb);
     mrpc_model_params_changed(m);
-    return m->be->ops->get_error(m->be, err);
+    st = m->be->ops->get_error(m->be, err);
+    if (st != MRPC_OK) mrpc_hf_load_report_free(report);
+    return st;
 }
 
 mrpc_status mrpc_model_create_from_hf(const char *dir, const mrpc_model_options *opts, uint64_t seed,
                                       mrpc_model **out, mrpc_model_dropouts *dropouts, mrpc_error *err) {
+    return mrpc_model_create_from_hf_report(dir, opts, seed, out, dropouts, NULL, err);
+}
+
+mrpc_status mrpc_model_create_from_hf_report(const char *dir, const mrpc_model_options *opts, uint64_t seed,
+                                             mrpc_model **out, mrpc_model_dropouts *dropouts,
+                                             mrpc_hf_load_report *report, mrpc_error *err) {
     *out = NULL;
+    if (report) memset(report, 0, sizeof *report);
     mrpc_model_dims d;
     mrpc_status st = mrpc_model_read_hf_config(dir, &d, NULL, err);
     if (st != MRPC_OK) {
@@ -174,7 +273,7 @@ mrpc_status mrpc_model_create_from_hf(const char *dir, const mrpc_model_options 
     if (st != MRPC_OK) {
         return st;
     }
-    st = mrpc_model_load_hf(m, dir, seed, dropouts, NULL, err);
+    st = mrpc_model_load_hf_report(m, dir, seed, dropouts, NULL, report, err);
     if (st != MRPC_OK) {
         mrpc_model_free(m);
         return st;

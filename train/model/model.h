@@ -167,6 +167,33 @@ mrpc_status mrpc_model_create_from_hf(const char *dir, const mrpc_model_options 
                                       mrpc_model **out, mrpc_model_dropouts *dropouts, mrpc_error *err);
 
 /*
+ * What loading a checkpoint did, in the terms of HF's from_pretrained warnings: the
+ * checkpoint's tensors the model did not use ("Some weights of the model checkpoint at
+ * ... were not used": for distilbert-base-uncased the masked-LM head vocab_*) and the
+ * model's tensors the checkpoint lacked, newly initialised ("... are newly initialized":
+ * pre_classifier.*, classifier.*). Each list is a JSON array of names, sorted, "[]"
+ * when empty; both are malloc'd (free with mrpc_hf_load_report_free).
+ */
+typedef struct mrpc_hf_load_report {
+    char  *unused;        /* checkpoint names, as written in model.safetensors */
+    size_t n_unused;
+    char  *initialized;   /* model names (HF names, "distilbert." prefix for the base) */
+    size_t n_initialized;
+} mrpc_hf_load_report;
+
+/* Frees both lists and leaves *r empty; NULL is fine. */
+void mrpc_hf_load_report_free(mrpc_hf_load_report *r);
+
+/* mrpc_model_load_hf, also filling *report (may be NULL; empty on failure). */
+mrpc_status mrpc_model_load_hf_report(mrpc_model *m, const char *dir, uint64_t seed, mrpc_model_dropouts *dropouts,
+                                      int *head_loaded, mrpc_hf_load_report *report, mrpc_error *err);
+
+/* mrpc_model_create_from_hf, also filling *report (may be NULL; empty on failure). */
+mrpc_status mrpc_model_create_from_hf_report(const char *dir, const mrpc_model_options *opts, uint64_t seed,
+                                             mrpc_model **out, mrpc_model_dropouts *dropouts,
+                                             mrpc_hf_load_report *report, mrpc_error *err);
+
+/*
  * Writes `dir`/model.safetensors (every parameter, F32, HF names) and `dir`/config.json
  * (architectures DistilBertForSequenceClassification, with `dropouts`, or the defaults
  * when NULL), both atomically; creates `dir`. HF's from_pretrained loads the result.

@@ -47,20 +47,24 @@ void mrpc_dataset_free(mrpc_dataset *ds) {
     memset(ds, 0, sizeof *ds);
 }
 
-static uint64_t cache_key(const char *tsv, size_t tsv_size, uint64_t vocab_fingerprint, size_t max_seq_length) {
+static uint64_t cache_key(const char *tsv, size_t tsv_size, uint64_t vocab_fingerprint, size_t max_seq_length,
+                          mrpc_truncation truncation) {
     unsigned char b[8];
     uint64_t h = mrpc_fnv1a(MRPC_FNV1A_INIT, tsv, tsv_size);
     put_u64(b, vocab_fingerprint);
     h = mrpc_fnv1a(h, b, 8);
     put_u64(b, (uint64_t)max_seq_length);
     h = mrpc_fnv1a(h, b, 8);
+    put_u32(b, (uint32_t)truncation);
+    h = mrpc_fnv1a(h, b, 4);
     put_u32(b, MRPC_TOKEN_CACHE_VERSION);
     return mrpc_fnv1a(h, b, 4);
 }
 
 /* Tokenizes every pair of `pairs` into *ds. */
 static mrpc_status tokenize_pairs(const char *tsv_path, const mrpc_pairs *pairs, const mrpc_vocab *vocab,
-                                  size_t max_seq_length, mrpc_dataset *ds, mrpc_error *err) {
+                                  size_t max_seq_length, mrpc_truncation truncation, mrpc_dataset *ds,
+                                  mrpc_error *err) {
     memset(ds, 0, sizeof *ds);
     size_t n = pairs->n;
     int32_t *row = malloc(max_seq_length * sizeof *row);
@@ -77,8 +81,8 @@ static mrpc_status tokenize_pairs(const char *tsv_path, const mrpc_pairs *pairs,
     for (size_t i = 0; i < n; i++) {
         const mrpc_pair *p = &pairs->items[i];
         size_t len = 0, truncated = 0;
-        mrpc_status st = mrpc_tokenizer_encode_pair(vocab, p->sentence1, p->sentence2, max_seq_length, row, &len,
-                                                    &truncated, err);
+        mrpc_status st = mrpc_tokenizer_encode_pair(vocab, p->sentence1, p->sentence2, max_seq_length, truncation,
+                                                    row, &len, &truncated, err);
         if (st != MRPC_OK) {
             if (err) {
                 err->line = p->line;
@@ -198,8 +202,8 @@ bad:
 }
 
 mrpc_status mrpc_dataset_load(const char *tsv_path, const char *vocab_path, const mrpc_vocab *vocab,
-                              size_t max_seq_length, const char *cache_dir, mrpc_dataset *out,
-                              int *out_cache_hit, mrpc_error *err) {
+                              size_t max_seq_length, mrpc_truncation truncation, const char *cache_dir,
+                              mrpc_dataset *out, int *out_cache_hit, mrpc_error *err) {
     if (out) memset(out, 0, sizeof *out);
     if (out_cache_hit) *out_cache_hit = 0;
     if (!out || !tsv_path || (!vocab && !vocab_path))
@@ -208,6 +212,9 @@ mrpc_status mrpc_dataset_load(const char *tsv_path, const char *vocab_path, cons
     if (max_seq_length < 3)
         return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, "max_seq_length",
                               "must be at least 3 ([CLS] and two [SEP]), got %zu", max_seq_length);
+    if (truncation != MRPC_TRUNCATION_LONGEST_FIRST && truncation != MRPC_TRUNCATION_LONGEST_FIRST_SLOW)
+        return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, "truncation", "unknown truncation rule %d",
+                              (int)truncation);
 
     mrpc_vocab *own_vocab = NULL;
     char *tsv = NULL;
@@ -228,7 +235,7 @@ mrpc_status mrpc_dataset_load(const char *tsv_path, const char *vocab_path, cons
     int use_cache = cache_dir && cache_dir[0];
     uint64_t key = 0;
     if (use_cache) {
-        key = cache_key(tsv, tsv_size, mrpc_vocab_fingerprint(vocab), max_seq_length);
+        key = cache_key(tsv, tsv_size, mrpc_vocab_fingerprint(vocab), max_seq_length, truncation);
         int w = snprintf(cache_path, sizeof cache_path, "%s/mrpc-tokens-%016llx.bin", cache_dir,
                          (unsigned long long)key);
         if (w < 0 || (size_t)w >= sizeof cache_path) {
@@ -250,7 +257,7 @@ mrpc_status mrpc_dataset_load(const char *tsv_path, const char *vocab_path, cons
 
     st = mrpc_tsv_parse(tsv_path, tsv, tsv_size, &pairs, err);
     if (st != MRPC_OK) goto done;
-    st = tokenize_pairs(tsv_path, &pairs, vocab, max_seq_length, out, err);
+    st = tokenize_pairs(tsv_path, &pairs, vocab, max_seq_length, truncation, out, err);
     if (st != MRPC_OK) goto done;
 
     if (use_cache) {

@@ -4,8 +4,8 @@
  *
  * A dataset is the encoded pairs of one TSV file in file order: ragged rows of input
  * ids ([CLS] A [SEP] B [SEP], no padding) plus labels. The cache file name is derived
- * from a key over the TSV bytes, the vocab bytes, max_seq_length and the cache format
- * version, so a change of any of them is a miss; files are written atomically, so
+ * from a key over the TSV bytes, the vocab bytes, max_seq_length, the truncation rule
+ * and the cache format version, so a change of any of them is a miss; files are written atomically, so
  * concurrent runs of a Slurm array can share a cache directory. A cache file that
  * fails its checks is ignored (and rewritten), never trusted.
  *
@@ -25,14 +25,17 @@
  *            80  payload  labels i32[n], offsets u64[n+1], ids i32[n_ids]
  *
  * key = FNV-1a chained over: the TSV bytes, the vocab fingerprint (FNV-1a of the
- * vocab file bytes, mrpc_vocab_fingerprint) as u64 LE, max_seq_length as u64 LE, and
- * the format version as u32 LE. The version is bumped whenever the format or the
- * tokenizer's output changes, so old files simply stop matching.
+ * vocab file bytes, mrpc_vocab_fingerprint) as u64 LE, max_seq_length as u64 LE, the
+ * truncation rule (mrpc_truncation) as u32 LE, and the format version as u32 LE. The
+ * version is bumped whenever the format or the tokenizer's output changes, so old
+ * files simply stop matching (version 2: the truncation rule joined the key and the
+ * default rule became the fast tokenizer's; version-1 files were cut by the slow rule).
  *
  * Example:
  *
  *     mrpc_dataset ds; int hit; mrpc_error err = {0};
- *     if (mrpc_dataset_load("dev.tsv", "vocab.txt", NULL, 128, "cache", &ds, &hit, &err) != MRPC_OK) ...
+ *     if (mrpc_dataset_load("dev.tsv", "vocab.txt", NULL, 128, MRPC_TRUNCATION_LONGEST_FIRST, "cache",
+ *                           &ds, &hit, &err) != MRPC_OK) ...
  *     for (size_t i = 0; i < ds.n; i++) use(ds.ids + ds.offsets[i], ds.offsets[i + 1] - ds.offsets[i]);
  *     mrpc_dataset_free(&ds);
  */
@@ -46,7 +49,7 @@
 #include "tokenizer.h"
 
 /* Cache format version; part of the key. Bump it when the format or the tokenizer output changes. */
-#define MRPC_TOKEN_CACHE_VERSION 1u
+#define MRPC_TOKEN_CACHE_VERSION 2u
 
 typedef struct mrpc_dataset {
     size_t   n;          /* number of examples */
@@ -60,7 +63,8 @@ typedef struct mrpc_dataset {
 /*
  * Tokenizes the TSV at `tsv_path` with `vocab`, or, when `vocab` is NULL, with a vocab
  * loaded from `vocab_path` (which may be NULL when `vocab` is given; the cache key
- * uses the bytes the vocab was loaded from either way). max_seq_length >= 3.
+ * uses the bytes the vocab was loaded from either way). max_seq_length >= 3; pairs
+ * longer than that are cut by `truncation` (see tokenizer.h).
  *
  * When `cache_dir` is non-NULL and non-empty, looks for a valid cached copy first and
  * on a miss stores the result there (creating the directory), atomically. A cache
@@ -74,8 +78,8 @@ typedef struct mrpc_dataset {
  * (bad arguments), MRPC_ERR_NOMEM.
  */
 mrpc_status mrpc_dataset_load(const char *tsv_path, const char *vocab_path, const mrpc_vocab *vocab,
-                              size_t max_seq_length, const char *cache_dir, mrpc_dataset *out,
-                              int *out_cache_hit, mrpc_error *err);
+                              size_t max_seq_length, mrpc_truncation truncation, const char *cache_dir,
+                              mrpc_dataset *out, int *out_cache_hit, mrpc_error *err);
 
 /* Frees the arrays and leaves *ds empty; NULL is fine. */
 void mrpc_dataset_free(mrpc_dataset *ds);

@@ -16,7 +16,7 @@
 #define CLI_MAX_MAX_SEQ ((int64_t)1 << 20)
 
 static const char usage_text[] =
-    "usage: mrpc-train tokenize --vocab FILE [--max-seq-length N] PAIRS.tsv\n"
+    "usage: mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv\n"
     "\n"
     "Tokenizes every sentence pair of an MRPC TSV file (train/dev/test format) with the\n"
     "BERT uncased WordPiece tokenizer and prints one line per pair, in file order: the\n"
@@ -26,6 +26,10 @@ static const char usage_text[] =
     "  --vocab FILE          the vocab.txt of bert-base-uncased (required)\n"
     "  --max-seq-length N    truncate each pair longest_first to at most N ids\n"
     "                        (default 128; at least 3)\n"
+    "  --truncation RULE     longest_first (default): Hugging Face's fast tokenizer\n"
+    "                        (BertTokenizerFast, AutoTokenizer, run_glue.py);\n"
+    "                        longest_first_slow: the slow Python BertTokenizer and the\n"
+    "                        original BERT code (A keeps the odd token when both are cut)\n"
     "  -h, --help            print this help and exit\n"
     "\n"
     "exit status: 0 success, 2 usage or input error, 1 other failure\n";
@@ -72,6 +76,7 @@ static const char *option_value(int argc, char **argv, int *i, const char *name,
 int mrpc_tokenize_cli_run(int argc, char **argv, FILE *out, FILE *errs) {
     const char *vocab_path = NULL, *tsv_path = NULL;
     int64_t max_seq = CLI_DEFAULT_MAX_SEQ;
+    mrpc_truncation truncation = MRPC_TRUNCATION_LONGEST_FIRST;
     int only_paths = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -87,6 +92,9 @@ int mrpc_tokenize_cli_run(int argc, char **argv, FILE *out, FILE *errs) {
         } else if (!only_paths && (val = option_value(argc, argv, &i, "--max-seq-length", &missing)) != NULL) {
             if (!mrpc_parse_i64(val, &max_seq) || max_seq < 3 || max_seq > CLI_MAX_MAX_SEQ)
                 return usage_error(errs, "--max-seq-length: expected an integer from 3 to 1048576, got \"%s\"", val);
+        } else if (!only_paths && (val = option_value(argc, argv, &i, "--truncation", &missing)) != NULL) {
+            if (!mrpc_truncation_parse(val, &truncation))
+                return usage_error(errs, "--truncation: expected longest_first or longest_first_slow, got \"%s\"", val);
         } else if (missing) {
             return usage_error(errs, "%s needs a value", a);
         } else if (!only_paths && a[0] == '-' && a[1] != '\0') {
@@ -124,7 +132,8 @@ int mrpc_tokenize_cli_run(int argc, char **argv, FILE *out, FILE *errs) {
     for (size_t p = 0; p < pairs.n; p++) {
         const mrpc_pair *pr = &pairs.items[p];
         size_t n = 0;
-        st = mrpc_tokenizer_encode_pair(vocab, pr->sentence1, pr->sentence2, (size_t)max_seq, ids, &n, NULL, &err);
+        st = mrpc_tokenizer_encode_pair(vocab, pr->sentence1, pr->sentence2, (size_t)max_seq, truncation, ids, &n,
+                                        NULL, &err);
         if (st != MRPC_OK) {
             /* Name the line in the TSV; the column from the tokenizer is relative to the sentence. */
             err.line = pr->line;

@@ -3,10 +3,11 @@
  * pair of an MRPC TSV file, one line per pair, so the tokenizer can be checked
  * against another implementation with diff.
  *
- *     mrpc-train tokenize --vocab FILE [--max-seq-length N] PAIRS.tsv
+ *     mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv
  *
  * Each output line is the space-separated ids of [CLS] A [SEP] B [SEP] (truncated
- * longest_first to N, default 128; no padding). Errors are printed to stderr as
+ * longest_first to N, default 128, by the fast tokenizer's rule unless --truncation
+ * longest_first_slow; no padding). Errors are printed to stderr as
  * "mrpc-train: error: file:line:col: field: message".
  *
  * Exit status: 0 success (also for --help), 2 usage or input error (bad option,

@@ -256,6 +256,8 @@ typedef struct work {
     size_t   *pofs; size_t pofs_cap;         /* [m+1]: byte offset of each code point of the piece */
     uint32_t *tmp;  size_t tmp_cap;          /* scratch for canonical ordering */
     int32_t **ids;  size_t *n, *cap;         /* the output array */
+    unsigned char **starts; size_t *starts_cap; /* optional, parallel to ids: a WORD_* kind per id */
+    int       word_start;                    /* kind of the next emitted id */
     int       nomem;
 } work;
 
@@ -281,9 +283,17 @@ static int grow(void *pp, size_t *cap, size_t need, size_t elem) {
     return 1;
 }
 
+/* Kinds of ids for the fast tokenizer's first cut (first_cut). */
+enum { WORD_CONTINUES = 0, WORD_STARTS = 1, WORD_SPECIAL = 2 };
+
 static void emit(work *w, int32_t id) {
     if (w->nomem) return;
     if (!grow(w->ids, w->cap, *w->n + 1, sizeof **w->ids)) { w->nomem = 1; return; }
+    if (w->starts) {
+        if (!grow(w->starts, w->starts_cap, *w->n + 1, sizeof **w->starts)) { w->nomem = 1; return; }
+        (*w->starts)[*w->n] = (unsigned char)w->word_start;
+    }
+    w->word_start = WORD_CONTINUES;
     (*w->ids)[(*w->n)++] = id;
 }
 
@@ -310,6 +320,7 @@ static int32_t special_text_id(const mrpc_vocab *v, const char *text, size_t ava
 static void wordpiece(work *w, const uint32_t *c, size_t m) {
     const mrpc_vocab *v = w->v;
     if (m == 0) return;
+    w->word_start = WORD_STARTS; /* one word of the fast tokenizer's pre-tokenizer */
     if (m > MRPC_TOKENIZER_MAX_WORD_CHARS) { emit(w, v->unk_id); return; }
     if (!grow(&w->pb, &w->pb_cap, 4 * m + 1, 1) ||
         !grow(&w->pofs, &w->pofs_cap, m + 1, sizeof *w->pofs)) {
@@ -339,6 +350,7 @@ static void wordpiece(work *w, const uint32_t *c, size_t m) {
         }
         if (found < 0) {
             *w->n = n_before; /* the whole word becomes [UNK] */
+            w->word_start = WORD_STARTS;
             emit(w, v->unk_id);
             return;
         }
@@ -490,8 +502,9 @@ static void process_segment(work *w, const char *text, size_t len) {
     }
 }
 
-mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int32_t **ids, size_t *n, size_t *cap,
-                                  mrpc_error *err) {
+/* mrpc_tokenizer_encode, also writing to *starts (when non-NULL) the WORD_* kind of every id. */
+static mrpc_status encode_text(const mrpc_vocab *vocab, const char *text, int32_t **ids, size_t *n, size_t *cap,
+                               unsigned char **starts, size_t *starts_cap, mrpc_error *err) {
     if (!vocab || !text || !ids || !n || !cap)
         return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, NULL, "mrpc_tokenizer_encode: NULL argument");
     size_t len = strlen(text);
@@ -506,6 +519,8 @@ mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int
     w.ids = ids;
     w.n = n;
     w.cap = cap;
+    w.starts = starts;
+    w.starts_cap = starts_cap;
     size_t n0 = *n;
     size_t seg_start = 0;
     for (size_t i = 0; i < len && !w.nomem; i++) {
@@ -514,6 +529,7 @@ mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int
         int32_t sid = special_text_id(vocab, text + i, len - i, &slen);
         if (sid < 0) continue;
         process_segment(&w, text + seg_start, i - seg_start);
+        w.word_start = WORD_SPECIAL;
         emit(&w, sid);
         i += slen - 1;
         seg_start = i + 1;
@@ -532,27 +548,97 @@ mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int
     return MRPC_OK;
 }
 
-void mrpc_tokenizer_truncate_lengths(size_t len_a, size_t len_b, size_t budget, size_t *keep_a, size_t *keep_b) {
-    if (len_a + len_b > budget) {
-        size_t r = len_a + len_b - budget;
-        if (len_a > len_b) {
-            size_t m = len_a - len_b < r ? len_a - len_b : r;
-            len_a -= m;
-            r -= m;
-        } else if (len_b > len_a) {
-            size_t m = len_b - len_a < r ? len_b - len_a : r;
-            len_b -= m;
-            r -= m;
-        }
-        len_a -= r / 2;
-        len_b -= r - r / 2;
+mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int32_t **ids, size_t *n, size_t *cap,
+                                  mrpc_error *err) {
+    return encode_text(vocab, text, ids, n, cap, NULL, NULL, err);
+}
+
+/*
+ * The fast tokenizer's first cut of one text of n ids (kinds[i] a WORD_* value) to
+ * max_length: it stops after the group that holds the max_length-th id, where a group
+ * is one word (a WORD_STARTS id and its continuations), with any special tokens
+ * written in the text just before it. (Seen from tokenizers 0.23.2; tests/hf.)
+ */
+static size_t first_cut(const unsigned char *kinds, size_t n, size_t max_length) {
+    if (n <= max_length) return n;
+    size_t k = max_length;
+    while (k < n && (kinds[k] == WORD_CONTINUES || kinds[k - 1] == WORD_SPECIAL)) k++;
+    return k;
+}
+
+const char *mrpc_truncation_name(mrpc_truncation t) {
+    switch (t) {
+    case MRPC_TRUNCATION_LONGEST_FIRST: return "longest_first";
+    case MRPC_TRUNCATION_LONGEST_FIRST_SLOW: return "longest_first_slow";
     }
-    *keep_a = len_a;
-    *keep_b = len_b;
+    return "?";
+}
+
+int mrpc_truncation_parse(const char *name, mrpc_truncation *out) {
+    if (!name) return 0;
+    if (strcmp(name, "longest_first") == 0) {
+        *out = MRPC_TRUNCATION_LONGEST_FIRST;
+        return 1;
+    }
+    if (strcmp(name, "longest_first_slow") == 0) {
+        *out = MRPC_TRUNCATION_LONGEST_FIRST_SLOW;
+        return 1;
+    }
+    return 0;
+}
+
+/*
+ * The fast tokenizer's pair rule (see tokenizer.h), on lengths after its first cut:
+ * the shorter is kept when it leaves room, else the budget is split and the longer
+ * one (B on a tie) gets the odd token.
+ */
+static void truncate_fast(size_t len_a, size_t len_b, size_t budget, size_t *keep_a, size_t *keep_b) {
+    int a_longer = len_a > len_b; /* on a tie B counts as the longer one */
+    size_t shorter = a_longer ? len_b : len_a, longer = a_longer ? len_a : len_b;
+    size_t keep_short, keep_long;
+    if (shorter <= budget && shorter <= budget - shorter) {
+        keep_short = shorter;
+        keep_long = budget - shorter;
+    } else {
+        keep_short = budget / 2;
+        keep_long = budget / 2 + budget % 2;
+    }
+    if (keep_short > shorter) keep_short = shorter;
+    if (keep_long > longer) keep_long = longer;
+    *keep_a = a_longer ? keep_long : keep_short;
+    *keep_b = a_longer ? keep_short : keep_long;
+}
+
+/* The slow tokenizer's rule: even out the lengths first, then A loses floor(r/2) and B ceil(r/2). */
+static void truncate_slow(size_t len_a, size_t len_b, size_t budget, size_t *keep_a, size_t *keep_b) {
+    size_t r = len_a + len_b - budget;
+    if (len_a > len_b) {
+        size_t m = len_a - len_b < r ? len_a - len_b : r;
+        len_a -= m;
+        r -= m;
+    } else if (len_b > len_a) {
+        size_t m = len_b - len_a < r ? len_b - len_a : r;
+        len_b -= m;
+        r -= m;
+    }
+    *keep_a = len_a - r / 2;
+    *keep_b = len_b - (r - r / 2);
+}
+
+void mrpc_tokenizer_truncate_lengths(mrpc_truncation rule, size_t len_a, size_t len_b, size_t budget, size_t *keep_a,
+                                     size_t *keep_b) {
+    if (len_a + len_b <= budget) {
+        *keep_a = len_a;
+        *keep_b = len_b;
+    } else if (rule == MRPC_TRUNCATION_LONGEST_FIRST_SLOW) {
+        truncate_slow(len_a, len_b, budget, keep_a, keep_b);
+    } else {
+        truncate_fast(len_a, len_b, budget, keep_a, keep_b);
+    }
 }
 
 mrpc_status mrpc_tokenizer_encode_pair(const mrpc_vocab *vocab, const char *text_a, const char *text_b,
-                                       size_t max_seq_length, int32_t *out_ids, size_t *out_n,
+                                       size_t max_seq_length, mrpc_truncation rule, int32_t *out_ids, size_t *out_n,
                                        size_t *out_truncated, mrpc_error *err) {
     if (out_n) *out_n = 0;
     if (out_truncated) *out_truncated = 0;
@@ -561,24 +647,34 @@ mrpc_status mrpc_tokenizer_encode_pair(const mrpc_vocab *vocab, const char *text
     if (max_seq_length < 3)
         return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, "max_seq_length",
                               "must be at least 3 ([CLS] and two [SEP]), got %zu", max_seq_length);
+    if (rule != MRPC_TRUNCATION_LONGEST_FIRST && rule != MRPC_TRUNCATION_LONGEST_FIRST_SLOW)
+        return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, "truncation", "unknown truncation rule %d", (int)rule);
     int32_t *ids = NULL;
-    size_t n = 0, cap = 0;
-    mrpc_status st = mrpc_tokenizer_encode(vocab, text_a, &ids, &n, &cap, err);
+    unsigned char *starts = NULL;
+    size_t n = 0, cap = 0, starts_cap = 0;
+    mrpc_status st = encode_text(vocab, text_a, &ids, &n, &cap, &starts, &starts_cap, err);
     if (st != MRPC_OK) {
         free(ids);
+        free(starts);
         if (err) mrpc_error_prefix(err, "sentence 1: ");
         return st;
     }
     size_t len_a = n;
-    st = mrpc_tokenizer_encode(vocab, text_b, &ids, &n, &cap, err);
+    st = encode_text(vocab, text_b, &ids, &n, &cap, &starts, &starts_cap, err);
     if (st != MRPC_OK) {
         free(ids);
+        free(starts);
         if (err) mrpc_error_prefix(err, "sentence 2: ");
         return st;
     }
     size_t len_b = n - len_a;
-    size_t keep_a, keep_b;
-    mrpc_tokenizer_truncate_lengths(len_a, len_b, max_seq_length - 3, &keep_a, &keep_b);
+    size_t cut_a = len_a, cut_b = len_b, keep_a, keep_b;
+    if (rule == MRPC_TRUNCATION_LONGEST_FIRST) {
+        cut_a = first_cut(starts, len_a, max_seq_length);
+        cut_b = first_cut(starts ? starts + len_a : NULL, len_b, max_seq_length);
+    }
+    free(starts);
+    mrpc_tokenizer_truncate_lengths(rule, cut_a, cut_b, max_seq_length - 3, &keep_a, &keep_b);
     size_t o = 0;
     out_ids[o++] = vocab->cls_id;
     if (keep_a) memcpy(out_ids + o, ids, keep_a * sizeof *ids);

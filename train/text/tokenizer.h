@@ -2,10 +2,12 @@
  * tokenizer.h — the BERT uncased tokenizer (BertTokenizer / DistilBertTokenizer with
  * do_lower_case=True): basic tokenization (clean text, CJK spacing, lowercase, accent
  * stripping by NFD, punctuation split) followed by greedy longest-match WordPiece, and
- * pair encoding "[CLS] A [SEP] B [SEP]" with longest_first truncation. Unicode
- * properties and normalisation come from utf8proc. See
- * ../shared/docs/distilbert-mrpc-facts.md section 4 for the exact rules; this module
- * follows HF's slow (Python) tokenizer, step by step:
+ * pair encoding "[CLS] A [SEP] B [SEP]" with longest_first truncation (the fast
+ * tokenizer's rule by default, the slow one's on request: mrpc_truncation below).
+ * Unicode properties and normalisation come from utf8proc. See
+ * ../shared/docs/distilbert-mrpc-facts.md section 4 for the exact rules; the text
+ * steps follow HF's slow (Python) tokenizer, step by step, and give the same ids as
+ * the fast one (tests/hf compares with the Rust `tokenizers` library):
  *
  *  0. The special tokens [PAD] [UNK] [CLS] [SEP] [MASK], written exactly so in the
  *     text, are split off first and map to their ids (HF splits added tokens before
@@ -29,6 +31,15 @@
  *     longest-match-first with "##" continuation pieces; a word with a position where
  *     nothing matches becomes a single [UNK].
  *
+ * The text steps give the fast tokenizer's ids too (tests/hf: every MRPC pair, a file
+ * of hostile text, 2,000 generated pairs, against the npm package tokenizers 0.23.2).
+ * Known differences, none of which occurs in MRPC: code points unassigned in Unicode
+ * 15 (category Cn) are dropped here as "control", as the slow tokenizer does, while the
+ * fast one keeps them (so their word becomes [UNK]); characters assigned after the
+ * Rust library's Unicode tables (since Unicode 10: some marks, punctuation, format
+ * characters) and CJK code points 0x2B820-0x2B91F (outside the fast tokenizer's CJK
+ * ranges) are split differently.
+ *
  * Newer HF versions add an NFC step before (3); it cannot change the result because
  * (4) decomposes again (checked by the Python cross-check in tests/unit/text, which
  * follows HF's order of steps literally). The Unicode data is utf8proc 2.8's (Unicode
@@ -42,7 +53,8 @@
  *     mrpc_vocab *vocab; mrpc_error err = {0};
  *     if (mrpc_vocab_load("vocab.txt", &vocab, &err) != MRPC_OK) ...
  *     int32_t ids[128]; size_t n;
- *     mrpc_tokenizer_encode_pair(vocab, "This is one.", "This is two.", 128, ids, &n, NULL, &err);
+ *     mrpc_tokenizer_encode_pair(vocab, "This is one.", "This is two.", 128, MRPC_TRUNCATION_LONGEST_FIRST,
+ *                                ids, &n, NULL, &err);
  *     mrpc_vocab_free(vocab);
  *
  * A loaded vocab is read-only: any number of threads may tokenize with it at once.
@@ -112,24 +124,62 @@ mrpc_status mrpc_tokenizer_encode(const mrpc_vocab *vocab, const char *text, int
                                   mrpc_error *err);
 
 /*
- * Applies longest_first truncation (the slow tokenizer's rule) to a pair of lengths:
- * with r = len_a + len_b - budget tokens to remove (none when <= 0), first
- * min(|len_a - len_b|, r) come off the longer one, then of the rest r2 A loses
- * floor(r2/2) and B ceil(r2/2). Tokens are removed from the right end. Writes the
- * kept lengths.
+ * How a pair longer than max_seq_length is cut (the `data.truncation` run-config key,
+ * `mrpc-train tokenize --truncation`). Both are "longest_first": tokens go from the
+ * right end of the longer text until the pair fits; they differ only in which text
+ * keeps the odd token when both must be cut (and which text counts as the longer).
+ *
+ *  MRPC_TRUNCATION_LONGEST_FIRST       Hugging Face's fast tokenizer (the Rust
+ *      `tokenizers` library behind BertTokenizerFast, AutoTokenizer and run_glue.py),
+ *      as the npm package tokenizers 0.23.2 computes it, in two steps:
+ *      1. each text on its own stops after the word (pre-token: a run of characters
+ *         between spaces and punctuation, one punctuation character or one CJK
+ *         character) that holds its max_length-th word piece, so it may keep a
+ *         few pieces more than max_length; special tokens written in the text
+ *         ("[SEP]") belong to the word after them;
+ *      2. the pair rule (tokenizers/src/utils/truncation.rs) on those lengths, with
+ *         budget L = max_length - 3 and the shorter length s: when s <= L - s the
+ *         shorter is kept and the longer cut to L - s; otherwise both are cut, the
+ *         longer one (B on a tie) to L/2 + L%2 and the other to L/2.
+ *      Step 1 only decides which text counts as the longer one; it is why a pair of
+ *      71 and 70 one-piece words at 64 is cut to 30 + 31, not 31 + 30. The default.
+ *      (tests/hf compares every MRPC pair at 128/96/64/32 with the npm package.)
+ *  MRPC_TRUNCATION_LONGEST_FIRST_SLOW  HF's slow Python tokenizer (BertTokenizer,
+ *      truncate_sequences) and the original BERT code: with r tokens to remove,
+ *      min(|len_a - len_b|, r) come off the longer one, then of the rest r2 A loses
+ *      floor(r2/2) and B ceil(r2/2), so A keeps the odd token.
  */
-void mrpc_tokenizer_truncate_lengths(size_t len_a, size_t len_b, size_t budget, size_t *keep_a, size_t *keep_b);
+typedef enum mrpc_truncation {
+    MRPC_TRUNCATION_LONGEST_FIRST = 0,
+    MRPC_TRUNCATION_LONGEST_FIRST_SLOW = 1
+} mrpc_truncation;
+
+/* "longest_first" | "longest_first_slow" (the run-config spelling); "?" for other values. */
+const char *mrpc_truncation_name(mrpc_truncation t);
+
+/* Parses the run-config spelling; returns 0 (and leaves *out) for anything else. */
+int mrpc_truncation_parse(const char *name, mrpc_truncation *out);
 
 /*
- * Encodes a pair as [CLS] A [SEP] B [SEP], truncating A and B longest_first so the
- * total is at most max_seq_length (>= 3; with 3 both texts are dropped entirely).
- * Writes the ids (no padding) into out_ids, which must hold max_seq_length entries;
- * *out_n gets the length. *out_truncated (may be NULL) gets the number of word pieces
- * removed. Errors as mrpc_tokenizer_encode (the message says which text), and
- * MRPC_ERR_INVALID for max_seq_length < 3.
+ * Applies `rule` to a pair of lengths with `budget` tokens for both (max_seq_length
+ * minus [CLS] and two [SEP]). Tokens are removed from the right end. Writes the kept
+ * lengths; when the pair fits, they are the lengths given. For
+ * MRPC_TRUNCATION_LONGEST_FIRST this is step 2 only: pass the lengths after step 1
+ * (mrpc_tokenizer_encode_pair does both).
+ */
+void mrpc_tokenizer_truncate_lengths(mrpc_truncation rule, size_t len_a, size_t len_b, size_t budget, size_t *keep_a,
+                                     size_t *keep_b);
+
+/*
+ * Encodes a pair as [CLS] A [SEP] B [SEP], truncating A and B by `rule` so the total
+ * is at most max_seq_length (>= 3; with 3 both texts are dropped entirely). Writes the
+ * ids (no padding) into out_ids, which must hold max_seq_length entries; *out_n gets
+ * the length. *out_truncated (may be NULL) gets the number of word pieces removed.
+ * Errors as mrpc_tokenizer_encode (the message says which text), and
+ * MRPC_ERR_INVALID for max_seq_length < 3 or an unknown rule.
  */
 mrpc_status mrpc_tokenizer_encode_pair(const mrpc_vocab *vocab, const char *text_a, const char *text_b,
-                                       size_t max_seq_length, int32_t *out_ids, size_t *out_n,
+                                       size_t max_seq_length, mrpc_truncation rule, int32_t *out_ids, size_t *out_n,
                                        size_t *out_truncated, mrpc_error *err);
 
 #endif /* MRPC_TEXT_TOKENIZER_H */

@@ -44,6 +44,7 @@ static void test_schema_defaults(void) {
     CHECK(isnan(cfg.dropout) && isnan(cfg.attention_dropout) && isnan(cfg.classifier_dropout),
           "dropouts wait for the checkpoint");
     CHECK(strcmp(cfg.model_path, "random") == 0, "random model by default");
+    CHECK(strcmp(cfg.truncation, "longest_first") == 0, "the fast tokenizer's truncation rule by default");
     mrpc_hparam hp[MRPC_RUNREC_MAX_HPARAMS];
     size_t n = mrpc_run_config_hparams(&cfg, hp, MRPC_RUNREC_MAX_HPARAMS);
     const char *expected[] = {"learning_rate", "weight_decay", "adam_beta1", "adam_beta2", "adam_epsilon",
@@ -101,6 +102,7 @@ static void test_yaml_errors(void) {
     expect_error("model:\n  dim: [1, 2]\n", MRPC_ERR_INVALID, 2, 8, "model.dim", "list");
     expect_error("model:\n  depth: 3\n", MRPC_ERR_INVALID, 2, 3, "model.depth", "unknown key");
     expect_error("precision: fp16\n", MRPC_ERR_INVALID, 1, 12, "precision", "not one of");
+    expect_error("data:\n  truncation: only_first\n", MRPC_ERR_INVALID, 2, 15, "data.truncation", "not one of");
     expect_error("seed:\n", MRPC_ERR_INVALID, 1, 6, "seed", "no value");
     expect_error("dim: 3\n", MRPC_ERR_INVALID, 1, 1, "dim", "did you mean model.dim");
     expect_error("learning_rate: 1\nlearning_rate: 2\n", MRPC_ERR_INVALID, 2, 1, "learning_rate", "duplicate");

@@ -1,7 +1,8 @@
 /*
  * test_token_cache.c — mrpc_dataset_load with a cache directory: miss then hit with
  * identical contents, corrupted / truncated / foreign cache files detected and
- * rewritten, key changes (max_seq_length, TSV bytes) are misses, concurrent writers.
+ * rewritten, key changes (max_seq_length, truncation rule, TSV bytes) are misses,
+ * concurrent writers.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
@@ -15,6 +16,9 @@
 #include "testutil.h"
 #include "token_cache.h"
 #include "tokenizer.h"
+
+#define FAST MRPC_TRUNCATION_LONGEST_FIRST
+#define SLOW MRPC_TRUNCATION_LONGEST_FIRST_SLOW
 
 static int same_dataset(const mrpc_dataset *a, const mrpc_dataset *b) {
     if (a->n != b->n || a->max_len != b->max_len || a->n_truncated != b->n_truncated) return 0;
@@ -78,7 +82,7 @@ static void load_expect(const char *tsv, const mrpc_vocab *v, size_t max_seq, co
     mrpc_dataset ds;
     int hit = -1;
     mrpc_error err = {0};
-    if (!CHECK_OK(mrpc_dataset_load(tsv, NULL, v, max_seq, cache, &ds, &hit, &err), &err)) return;
+    if (!CHECK_OK(mrpc_dataset_load(tsv, NULL, v, max_seq, FAST, cache, &ds, &hit, &err), &err)) return;
     CHECK(hit == want_hit, "%s: hit %d, want %d", what, hit, want_hit);
     if (ref) CHECK(same_dataset(&ds, ref), "%s: contents differ from the uncached result", what);
     mrpc_dataset_free(&ds);
@@ -98,7 +102,7 @@ int main(void) {
     /* Reference: no cache. */
     mrpc_dataset ref;
     int hit = -1;
-    if (!CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 128, NULL, &ref, &hit, &err), &err)) return mrpc_test_report();
+    if (!CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 128, FAST, NULL, &ref, &hit, &err), &err)) return mrpc_test_report();
     CHECK(hit == 0 && ref.n == 408, "uncached load");
 
     /* Miss (creates the nested directory), then hit with identical contents. */
@@ -108,7 +112,7 @@ int main(void) {
     load_expect(dev_path, v, 128, cache, 1, &ref, "second load");
     /* A vocab loaded from the path instead of passed in gives the same key. */
     mrpc_dataset ds;
-    CHECK_OK(mrpc_dataset_load(dev_path, vocab_path, NULL, 128, cache, &ds, &hit, &err), &err);
+    CHECK_OK(mrpc_dataset_load(dev_path, vocab_path, NULL, 128, FAST, cache, &ds, &hit, &err), &err);
     CHECK(hit == 1 && same_dataset(&ds, &ref), "vocab by path: hit");
     mrpc_dataset_free(&ds);
 
@@ -128,13 +132,34 @@ int main(void) {
 
     /* max_seq_length is part of the key: a miss, and a second file. */
     mrpc_dataset short_ref;
-    CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 32, NULL, &short_ref, &hit, &err), &err);
+    CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 32, FAST, NULL, &short_ref, &hit, &err), &err);
     CHECK(short_ref.n == 408 && short_ref.max_len == 32 && short_ref.n_truncated > 0, "max 32 truncates (%zu)",
           short_ref.n_truncated);
     load_expect(dev_path, v, 32, cache, 0, &short_ref, "max 32, first");
     load_expect(dev_path, v, 32, cache, 1, &short_ref, "max 32, second");
     load_expect(dev_path, v, 128, cache, 1, &ref, "max 128 still cached");
     CHECK(cache_files(cache, NULL, 0) == 2, "two cache files");
+
+    /*
+     * The truncation rule is part of the key: at 32 the slow rule gives other ids for
+     * some pairs, so a file of the other rule must never be returned.
+     */
+    mrpc_dataset slow_ref;
+    CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 32, SLOW, NULL, &slow_ref, &hit, &err), &err);
+    CHECK(slow_ref.n == 408 && slow_ref.n_truncated == short_ref.n_truncated && !same_dataset(&slow_ref, &short_ref),
+          "max 32: the slow rule cuts the same pairs differently");
+    CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 32, SLOW, cache, &ds, &hit, &err), &err);
+    CHECK(hit == 0 && same_dataset(&ds, &slow_ref), "slow rule, first: a miss with the slow ids");
+    mrpc_dataset_free(&ds);
+    CHECK_OK(mrpc_dataset_load(dev_path, NULL, v, 32, SLOW, cache, &ds, &hit, &err), &err);
+    CHECK(hit == 1 && same_dataset(&ds, &slow_ref), "slow rule, second: a hit");
+    mrpc_dataset_free(&ds);
+    load_expect(dev_path, v, 32, cache, 1, &short_ref, "max 32, fast rule still cached");
+    CHECK(cache_files(cache, NULL, 0) == 3, "three cache files");
+    CHECK(mrpc_dataset_load(dev_path, NULL, v, 32, (mrpc_truncation)9, NULL, &ds, &hit, &err) == MRPC_ERR_INVALID &&
+              strcmp(err.field, "truncation") == 0,
+          "unknown rule refused");
+    mrpc_dataset_free(&slow_ref);
     mrpc_dataset_free(&short_ref);
 
     /* Changed TSV bytes are a miss. */
@@ -146,7 +171,7 @@ int main(void) {
     load_expect(tsv2, v, 128, cache, 1, NULL, "small, second");
     const char *small2 = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n0\t1\t2\tThis is the first sentence.\tThis is the second one.\n";
     CHECK_OK(mrpc_file_write_atomic(tsv2, small2, strlen(small2), &err), &err);
-    CHECK_OK(mrpc_dataset_load(tsv2, NULL, v, 128, cache, &ds, &hit, &err), &err);
+    CHECK_OK(mrpc_dataset_load(tsv2, NULL, v, 128, FAST, cache, &ds, &hit, &err), &err);
     CHECK(hit == 0 && ds.n == 1 && ds.labels[0] == 0 && ds.offsets[1] == 15, "changed TSV: miss, new label");
     mrpc_dataset_free(&ds);
 
@@ -160,7 +185,7 @@ int main(void) {
             mrpc_dataset d;
             mrpc_error e = {0};
             int h;
-            mrpc_status st = mrpc_dataset_load(dev_path, NULL, v, 128, cache2, &d, &h, &e);
+            mrpc_status st = mrpc_dataset_load(dev_path, NULL, v, 128, FAST, cache2, &d, &h, &e);
             int ok = st == MRPC_OK && same_dataset(&d, &ref);
             if (st != MRPC_OK) mrpc_error_print(stderr, "child", &e);
             mrpc_dataset_free(&d);
@@ -180,17 +205,17 @@ int main(void) {
     /* Errors: a cache directory that cannot be created, a missing TSV, a bad TSV, bad arguments. */
     char blocked[1400];
     snprintf(blocked, sizeof blocked, "%s/small.tsv/sub", tmp); /* below a regular file */
-    CHECK(mrpc_dataset_load(dev_path, NULL, v, 128, blocked, &ds, &hit, &err) == MRPC_ERR_IO, "unwritable cache");
+    CHECK(mrpc_dataset_load(dev_path, NULL, v, 128, FAST, blocked, &ds, &hit, &err) == MRPC_ERR_IO, "unwritable cache");
     CHECK(ds.n == 0 && ds.ids == NULL, "output empty on failure");
-    CHECK(mrpc_dataset_load("/nonexistent/x.tsv", NULL, v, 128, cache, &ds, &hit, &err) == MRPC_ERR_IO, "missing TSV");
+    CHECK(mrpc_dataset_load("/nonexistent/x.tsv", NULL, v, 128, FAST, cache, &ds, &hit, &err) == MRPC_ERR_IO, "missing TSV");
     const char *bad = "Quality\t#1 ID\t#2 ID\t#1 String\t#2 String\n1\t1\t2\tok\tok\n5\t1\t2\tx\ty\n";
     CHECK_OK(mrpc_file_write_atomic(tsv2, bad, strlen(bad), &err), &err);
-    CHECK(mrpc_dataset_load(tsv2, NULL, v, 128, cache, &ds, &hit, &err) == MRPC_ERR_PARSE && err.line == 3 &&
+    CHECK(mrpc_dataset_load(tsv2, NULL, v, 128, FAST, cache, &ds, &hit, &err) == MRPC_ERR_PARSE && err.line == 3 &&
               strcmp(err.file, tsv2) == 0,
           "bad TSV: line %ld", err.line);
-    CHECK(mrpc_dataset_load(dev_path, NULL, NULL, 128, NULL, &ds, &hit, &err) == MRPC_ERR_INVALID, "no vocab");
-    CHECK(mrpc_dataset_load(dev_path, NULL, v, 2, NULL, &ds, &hit, &err) == MRPC_ERR_INVALID, "max_seq_length 2");
-    CHECK(mrpc_dataset_load(dev_path, "/nonexistent/vocab.txt", NULL, 128, NULL, &ds, &hit, &err) == MRPC_ERR_IO,
+    CHECK(mrpc_dataset_load(dev_path, NULL, NULL, 128, FAST, NULL, &ds, &hit, &err) == MRPC_ERR_INVALID, "no vocab");
+    CHECK(mrpc_dataset_load(dev_path, NULL, v, 2, FAST, NULL, &ds, &hit, &err) == MRPC_ERR_INVALID, "max_seq_length 2");
+    CHECK(mrpc_dataset_load(dev_path, "/nonexistent/vocab.txt", NULL, 128, FAST, NULL, &ds, &hit, &err) == MRPC_ERR_IO,
           "missing vocab");
     mrpc_dataset_free(NULL);
 

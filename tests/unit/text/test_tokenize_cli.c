@@ -58,11 +58,31 @@ static void test_driver(const runner *driver, const char *vocab, const char *tmp
     CHECK(errs && errs[0] == '\0', "nothing on stderr");
     free(out); free(errs);
 
-    /* --max-seq-length=N form, truncation. */
+    /*
+     * --max-seq-length=N form, truncation: 6 + 6 word pieces on a budget of 5. The fast
+     * tokenizer's rule (the default) gives B, the originally longer one on a tie, the odd
+     * token; the slow rule gives it to A.
+     */
     snprintf(args, sizeof args, "--max-seq-length=8 --vocab='%s' '%s'", vocab, tsv);
     rc = run(driver, args, &out, &errs);
-    CHECK(rc == 0 && out && strncmp(out, "101 2023 2003 1996 102 2023 2003 102\n", 36) == 0, "max 8: %s",
+    CHECK(rc == 0 && out && strncmp(out, "101 2023 2003 102 2023 2003 1996 102\n", 36) == 0, "max 8: %s",
           out ? out : "");
+    free(out); free(errs);
+    snprintf(args, sizeof args, "--max-seq-length=8 --truncation longest_first --vocab='%s' '%s'", vocab, tsv);
+    rc = run(driver, args, &out, &errs);
+    CHECK(rc == 0 && out && strncmp(out, "101 2023 2003 102 2023 2003 1996 102\n", 36) == 0,
+          "max 8, longest_first: %s", out ? out : "");
+    free(out); free(errs);
+    snprintf(args, sizeof args, "--max-seq-length=8 --truncation=longest_first_slow --vocab='%s' '%s'", vocab, tsv);
+    rc = run(driver, args, &out, &errs);
+    CHECK(rc == 0 && out && strncmp(out, "101 2023 2003 1996 102 2023 2003 102\n", 36) == 0,
+          "max 8, longest_first_slow: %s", out ? out : "");
+    free(out); free(errs);
+    snprintf(args, sizeof args, "--truncation only_first --vocab='%s' '%s'", vocab, tsv);
+    rc = run(driver, args, &out, &errs);
+    CHECK(rc == 2 && errs &&
+              strstr(errs, "--truncation: expected longest_first or longest_first_slow, got \"only_first\""),
+          "bad --truncation: exit %d, %s", rc, errs ? errs : "");
     free(out); free(errs);
 
     /* Missing file: exit 2 and an error naming it. */
@@ -116,7 +136,8 @@ static void test_in_process(const char *vocab, const char *tmp) {
     char buf[256] = "";
     size_t n = fread(buf, 1, sizeof buf - 1, out);
     buf[n] = '\0';
-    CHECK(strcmp(buf, "101 2023 102 102\n101 7668 102 102\n101 102 102\n") == 0, "max 4: %s", buf);
+    /* A budget of 1: the fast rule keeps one token of the longer text (B in both pairs). */
+    CHECK(strcmp(buf, "101 102 2023 102\n101 102 12411 102\n101 102 102\n") == 0, "max 4: %s", buf);
     fclose(out);
     fclose(errs);
 }

@@ -105,8 +105,8 @@ static void test_documented_vectors(const mrpc_vocab *v) {
     int32_t ids[128];
     size_t n = 0, truncated = 99;
     mrpc_error err = {0};
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, "This is the first sentence.", "This is the second one.", 128, ids, &n,
-                                        &truncated, &err),
+    CHECK_OK(mrpc_tokenizer_encode_pair(v, "This is the first sentence.", "This is the second one.", 128,
+                                        MRPC_TRUNCATION_LONGEST_FIRST, ids, &n, &truncated, &err),
              &err);
     const int32_t want[] = {101, 2023, 2003, 1996, 2034, 6251, 1012, 102, 2023, 2003, 1996, 2117, 2028, 1012, 102};
     CHECK(n == 15 && memcmp(ids, want, sizeof want) == 0, "HF course pair (%zu ids)", n);
@@ -178,10 +178,13 @@ static void test_invalid_utf8(const mrpc_vocab *v) {
     int32_t out[8];
     size_t n = 0;
     mrpc_error err = {0};
-    CHECK(mrpc_tokenizer_encode_pair(v, "fine", "bad \xff", 8, out, &n, NULL, &err) == MRPC_ERR_PARSE, "pair");
+    const mrpc_truncation rule = MRPC_TRUNCATION_LONGEST_FIRST;
+    CHECK(mrpc_tokenizer_encode_pair(v, "fine", "bad \xff", 8, rule, out, &n, NULL, &err) == MRPC_ERR_PARSE, "pair");
     CHECK(strstr(err.message, "sentence 2") != NULL, "names the sentence: %s", err.message);
-    CHECK(mrpc_tokenizer_encode_pair(v, "a", "b", 2, out, &n, NULL, &err) == MRPC_ERR_INVALID, "max_seq_length 2");
-    CHECK(mrpc_tokenizer_encode_pair(v, "a", "b", 8, out, &n, NULL, NULL) == MRPC_OK && n == 5, "NULL err is fine");
+    CHECK(mrpc_tokenizer_encode_pair(v, "a", "b", 2, rule, out, &n, NULL, &err) == MRPC_ERR_INVALID,
+          "max_seq_length 2");
+    CHECK(mrpc_tokenizer_encode_pair(v, "a", "b", 8, rule, out, &n, NULL, NULL) == MRPC_OK && n == 5,
+          "NULL err is fine");
 }
 
 /*
@@ -227,7 +230,9 @@ static void truncate_loop(size_t a, size_t b, size_t budget, size_t *ka, size_t 
 }
 
 static void test_truncation_rule(void) {
-    static const size_t cases[][5] = {
+    const mrpc_truncation SLOW = MRPC_TRUNCATION_LONGEST_FIRST_SLOW, FAST = MRPC_TRUNCATION_LONGEST_FIRST;
+    /* The slow tokenizer's rule (HF truncate_sequences, original BERT). */
+    static const size_t slow_cases[][5] = {
         /* len_a, len_b, budget, keep_a, keep_b */
         {10, 4, 20, 10, 4},  /* fits */
         {10, 4, 10, 6, 4},   /* only the longer loses: r=4 < diff=6 */
@@ -239,22 +244,70 @@ static void test_truncation_rule(void) {
         {3, 3, 0, 0, 0},
         {0, 9, 4, 0, 4},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    for (size_t i = 0; i < sizeof slow_cases / sizeof slow_cases[0]; i++) {
+        const size_t *c = slow_cases[i];
         size_t ka, kb;
-        mrpc_tokenizer_truncate_lengths(cases[i][0], cases[i][1], cases[i][2], &ka, &kb);
-        CHECK(ka == cases[i][3] && kb == cases[i][4], "(%zu,%zu) budget %zu -> (%zu,%zu), want (%zu,%zu)",
-              cases[i][0], cases[i][1], cases[i][2], ka, kb, cases[i][3], cases[i][4]);
+        mrpc_tokenizer_truncate_lengths(SLOW, c[0], c[1], c[2], &ka, &kb);
+        CHECK(ka == c[3] && kb == c[4], "slow (%zu,%zu) budget %zu -> (%zu,%zu), want (%zu,%zu)", c[0], c[1], c[2],
+              ka, kb, c[3], c[4]);
     }
-    size_t bad = 0;
+    /*
+     * The fast tokenizer's rule. The first 16 are the lengths of the Rust tokenizers'
+     * own unit test (truncate_encodings_longest_first: encodings of 0, 2, 4, 8 ids,
+     * every pair, max_length 7); the rest are worked by hand.
+     */
+    static const size_t fast_cases[][5] = {
+        {0, 0, 7, 0, 0}, {0, 2, 7, 0, 2}, {0, 4, 7, 0, 4}, {0, 8, 7, 0, 7},
+        {2, 0, 7, 2, 0}, {2, 2, 7, 2, 2}, {2, 4, 7, 2, 4}, {2, 8, 7, 2, 5},
+        {4, 0, 7, 4, 0}, {4, 2, 7, 4, 2}, {4, 4, 7, 3, 4}, {4, 8, 7, 3, 4},
+        {8, 0, 7, 7, 0}, {8, 2, 7, 5, 2}, {8, 4, 7, 4, 3}, {8, 8, 7, 3, 4},
+        {10, 4, 20, 10, 4},  /* fits */
+        {10, 4, 5, 3, 2},    /* both cut, A longer: A gets 5/2 + 1 (as the slow rule) */
+        {4, 10, 5, 2, 3},    /* mirrored: now B keeps the odd token (the slow rule gives A 3) */
+        {5, 5, 7, 3, 4},     /* tie: B counts as the longer one */
+        {5, 5, 6, 3, 3},
+        {3, 3, 0, 0, 0},
+        {0, 9, 4, 0, 4},
+        {61, 61, 61, 30, 31}, /* max_seq_length 64 */
+        {40, 100, 125, 40, 85},
+        {71, 70, 61, 31, 30}, /* both cut: the longer gets the odd token, A or B */
+        {70, 71, 61, 30, 31},
+        {5, 4, 1, 1, 0},
+        {4, 5, 1, 0, 1},
+    };
+    for (size_t i = 0; i < sizeof fast_cases / sizeof fast_cases[0]; i++) {
+        const size_t *c = fast_cases[i];
+        size_t ka, kb;
+        mrpc_tokenizer_truncate_lengths(FAST, c[0], c[1], c[2], &ka, &kb);
+        CHECK(ka == c[3] && kb == c[4], "fast (%zu,%zu) budget %zu -> (%zu,%zu), want (%zu,%zu)", c[0], c[1], c[2],
+              ka, kb, c[3], c[4]);
+    }
+    /*
+     * Over a grid: the slow closed form equals the one-token-at-a-time loop of older HF
+     * versions; both rules keep min(a + b, budget) tokens, never more of a text than it
+     * has; they agree whenever A is strictly longer and otherwise differ by at most the
+     * one odd token, which the fast rule gives to B.
+     */
+    size_t bad_loop = 0, bad_total = 0, bad_relation = 0, n_differ = 0;
     for (size_t a = 0; a <= 40; a++)
         for (size_t b = 0; b <= 40; b++)
             for (size_t budget = 0; budget <= 82; budget++) {
-                size_t ka, kb, la, lb;
-                mrpc_tokenizer_truncate_lengths(a, b, budget, &ka, &kb);
+                size_t ka, kb, la, lb, fa, fb;
+                mrpc_tokenizer_truncate_lengths(SLOW, a, b, budget, &ka, &kb);
                 truncate_loop(a, b, budget, &la, &lb);
-                if (ka != la || kb != lb) bad++;
+                if (ka != la || kb != lb) bad_loop++;
+                mrpc_tokenizer_truncate_lengths(FAST, a, b, budget, &fa, &fb);
+                size_t total = a + b < budget ? a + b : budget;
+                if (ka + kb != total || fa + fb != total || ka > a || kb > b || fa > a || fb > b) bad_total++;
+                if (fa != ka || fb != kb) {
+                    n_differ++;
+                    if (a > b || fb != kb + 1 || fa + 1 != ka) bad_relation++;
+                }
             }
-    CHECK(bad == 0, "closed form differs from the one-at-a-time loop in %zu cases", bad);
+    CHECK(bad_loop == 0, "slow closed form differs from the one-at-a-time loop in %zu cases", bad_loop);
+    CHECK(bad_total == 0, "wrong totals in %zu cases", bad_total);
+    CHECK(bad_relation == 0 && n_differ > 0, "fast vs slow: %zu unexpected differences (%zu differ)", bad_relation,
+          n_differ);
 }
 
 /* "the the ... the" (n words, one id 1996 each). */
@@ -282,36 +335,77 @@ static int layout_ok(const int32_t *ids, size_t n, size_t ka, size_t kb, int32_t
 }
 
 static void test_truncation_pairs(const mrpc_vocab *v) {
+    const mrpc_truncation SLOW = MRPC_TRUNCATION_LONGEST_FIRST_SLOW, FAST = MRPC_TRUNCATION_LONGEST_FIRST;
     int32_t ids[128];
     size_t n, t;
     mrpc_error err = {0};
     char *a100 = repeat_word("the", 100), *b30 = repeat_word("a", 30);
     char *a70 = repeat_word("the", 70), *b70 = repeat_word("a", 70), *b61 = repeat_word("a", 61);
-    /* 100 + 30 > 125: only A loses 5. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 128, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 95, 30, 1996, 1037) && t == 5, "longer first: n=%zu t=%zu", n, t);
-    /* 30 + 100 the other way round: B loses 5. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, b30, a100, 128, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 30, 95, 1037, 1996) && t == 5, "B longer: n=%zu t=%zu", n, t);
-    /* 70 + 70 = 140, r = 15 on a tie: A loses 7, B loses 8. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b70, 128, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 63, 62, 1996, 1037) && t == 15, "odd tie-break: n=%zu t=%zu", n, t);
-    /* 70 + 61 = 131, r = 6: diff 9 > r, A loses all 6. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b61, 128, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 64, 61, 1996, 1037) && t == 6, "diff > r: n=%zu", n);
-    /* 100 + 30 at 64: r = 69, 70 diff... 100-30=70 >= 69 -> A keeps 31. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 64, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 31, 30, 1996, 1037) && t == 69, "budget 61: n=%zu", n);
-    /* 100 + 30 at 40: budget 37, r = 93: A -> 30 (70), r2 = 23: A loses 11, B 12. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 40, ids, &n, &t, &err), &err);
-    CHECK(layout_ok(ids, n, 19, 18, 1996, 1037) && t == 93, "both cut: n=%zu", n);
-    /* max_seq_length 3: only the specials. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b70, 3, ids, &n, &t, &err), &err);
-    CHECK(n == 3 && ids[0] == 101 && ids[1] == 102 && ids[2] == 102 && t == 140, "max 3");
-    /* Truncation cuts word pieces from the right, so a word can lose its tail. */
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, "deliberately distorting", "x", 6, ids, &n, &t, &err), &err);
-    CHECK(n == 6 && ids[1] == 9969 && ids[2] == 4487 && ids[3] == 102 && ids[4] == 1060 && t == 2,
-          "cut inside a word: %zu", n);
+    for (int r = 0; r < 2; r++) {
+        mrpc_truncation rule = r ? SLOW : FAST;
+        const char *name = mrpc_truncation_name(rule);
+        /* 100 + 30 > 125: only A loses 5. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 128, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, 95, 30, 1996, 1037) && t == 5, "%s: longer first: n=%zu t=%zu", name, n, t);
+        /* 30 + 100 the other way round: B loses 5. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, b30, a100, 128, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, 30, 95, 1037, 1996) && t == 5, "%s: B longer: n=%zu t=%zu", name, n, t);
+        /* 70 + 70 = 140 on a budget of 125: the odd token goes to A (slow) or B (fast). */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b70, 128, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, r ? 63 : 62, r ? 62 : 63, 1996, 1037) && t == 15, "%s: odd tie-break: n=%zu t=%zu",
+              name, n, t);
+        /* 70 + 61 = 131, r = 6: the shorter fits beside 125 - 61 = 64, A loses all 6. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b61, 128, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, 64, 61, 1996, 1037) && t == 6, "%s: diff > r: n=%zu", name, n);
+        /* 100 + 30 at 64: budget 61, A keeps 31. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 64, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, 31, 30, 1996, 1037) && t == 69, "%s: budget 61: n=%zu", name, n);
+        /* 100 + 30 at 40: budget 37, both cut; A is the longer, so it keeps 19 under both rules. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a100, b30, 40, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, 19, 18, 1996, 1037) && t == 93, "%s: both cut: n=%zu", name, n);
+        /* 30 + 100 at 40: B is the longer: fast gives it 19, slow still gives A 19. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, b30, a100, 40, rule, ids, &n, &t, &err), &err);
+        CHECK(layout_ok(ids, n, r ? 19 : 18, r ? 18 : 19, 1037, 1996) && t == 93, "%s: both cut, B longer: n=%zu",
+              name, n);
+        /* max_seq_length 3: only the specials. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, a70, b70, 3, rule, ids, &n, &t, &err), &err);
+        CHECK(n == 3 && ids[0] == 101 && ids[1] == 102 && ids[2] == 102 && t == 140, "%s: max 3", name);
+        /* Truncation cuts word pieces from the right, so a word can lose its tail. */
+        CHECK_OK(mrpc_tokenizer_encode_pair(v, "deliberately distorting", "x", 6, rule, ids, &n, &t, &err), &err);
+        CHECK(n == 6 && ids[1] == 9969 && ids[2] == 4487 && ids[3] == 102 && ids[4] == 1060 && t == 2,
+              "%s: cut inside a word: %zu", name, n);
+    }
+    /*
+     * The fast tokenizer's first step: each text stops after the word holding its
+     * max_length-th piece. 71 + 70 one-piece words at 64 are both cut to 64 first, a
+     * tie, so B keeps the odd token (the pair rule alone would give it to A, as the slow
+     * rule does). "distorting" is 3 pieces (di ##stor ##ting): 12 of them (36 pieces)
+     * stop at 33 > 32, so A stays the longer one against 34 one-piece words cut to 32.
+     */
+    char *a71 = repeat_word("the", 71), *d12 = repeat_word("distorting", 12), *b34 = repeat_word("a", 34);
+    CHECK_OK(mrpc_tokenizer_encode_pair(v, a71, b70, 64, FAST, ids, &n, &t, &err), &err);
+    CHECK(layout_ok(ids, n, 30, 31, 1996, 1037) && t == 80, "fast: 71 + 70 at 64: n=%zu t=%zu", n, t);
+    CHECK_OK(mrpc_tokenizer_encode_pair(v, a71, b70, 64, SLOW, ids, &n, &t, &err), &err);
+    CHECK(layout_ok(ids, n, 31, 30, 1996, 1037) && t == 80, "slow: 71 + 70 at 64: n=%zu t=%zu", n, t);
+    CHECK_OK(mrpc_tokenizer_encode_pair(v, d12, b34, 32, FAST, ids, &n, &t, &err), &err);
+    CHECK(n == 32 && ids[0] == 101 && ids[1] == 4487 && ids[2] == 23809 && ids[3] == 3436 && ids[16] == 102 &&
+              ids[17] == 1037 && ids[30] == 1037 && ids[31] == 102 && t == 41,
+          "fast: a word of 3 pieces across the first cut keeps A the longer: n=%zu t=%zu ids[16]=%d", n, t,
+          (int)ids[16]);
+    free(a71); free(d12); free(b34);
+
+    CHECK(mrpc_tokenizer_encode_pair(v, "a", "b", 8, (mrpc_truncation)7, ids, &n, &t, &err) == MRPC_ERR_INVALID &&
+              strcmp(err.field, "truncation") == 0,
+          "an unknown rule is refused");
+    mrpc_truncation parsed = SLOW;
+    CHECK(mrpc_truncation_parse("longest_first", &parsed) && parsed == FAST, "parse longest_first");
+    CHECK(mrpc_truncation_parse("longest_first_slow", &parsed) && parsed == SLOW, "parse longest_first_slow");
+    CHECK(!mrpc_truncation_parse("only_first", &parsed) && !mrpc_truncation_parse("Longest_First", &parsed) &&
+              !mrpc_truncation_parse(NULL, &parsed) && parsed == SLOW,
+          "other names are refused");
+    CHECK(strcmp(mrpc_truncation_name(FAST), "longest_first") == 0 &&
+              strcmp(mrpc_truncation_name(SLOW), "longest_first_slow") == 0,
+          "names");
     free(a100); free(b30); free(a70); free(b70); free(b61);
 }
 
@@ -322,7 +416,9 @@ static void test_train_row1(const mrpc_vocab *v) {
     if (!CHECK_OK(mrpc_tsv_read(mrpc_test_data_path("mrpc/train.tsv"), &pairs, &err), &err)) return;
     int32_t ids[128];
     size_t n = 0;
-    CHECK_OK(mrpc_tokenizer_encode_pair(v, pairs.items[0].sentence1, "", 128, ids, &n, NULL, &err), &err);
+    CHECK_OK(mrpc_tokenizer_encode_pair(v, pairs.items[0].sentence1, "", 128, MRPC_TRUNCATION_LONGEST_FIRST, ids, &n,
+                                        NULL, &err),
+             &err);
     const int32_t want[] = {101, 2572, 3217, 5831, 5496, 2010, 2567, 1010, 3183, 2002, 2170, 1000, 1996,
                             7409, 1000, 1010, 1997, 9969, 4487, 23809, 3436, 2010, 3350, 1012, 102};
     CHECK(n == 26 && memcmp(ids, want, sizeof want) == 0 && ids[25] == 102, "[CLS] A [SEP] [SEP] (%zu)", n);
