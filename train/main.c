@@ -3,7 +3,7 @@
  *
  *   mrpc-train --config run.yaml [--set key=value ...] [-q] [--print-config]
  *   mrpc-train --wave WAVE_DIR --task-id N [--set key=value ...] [-q] [--max-restarts N]
- *   mrpc-train tokenize --vocab FILE [--max-seq-length N] PAIRS.tsv
+ *   mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv
  *   mrpc-train bench [--batch B] [--seq L] [--steps N] [--precision fp32|bf16] [--threads N]
  *   mrpc-train check-checkpoint DIR
  *
@@ -17,7 +17,9 @@
  *   3  the run diverged (NaN/inf loss or gradient; record says "diverged")
  *   4  gave up: requeued more than --max-restarts times (record says "failed")
  *   75 interrupted by a signal (SIGTERM, SIGUSR1, SIGINT, SIGHUP): a resume checkpoint was
- *      written and the same command continues the run (the Slurm task requeues itself)
+ *      written and the same command continues the run (the Slurm task requeues itself);
+ *      also when a rank or the network was lost: the run continues from its latest
+ *      periodic checkpoint (save_strategy), or from the start when none was written yet
  *
  * No signal handler is installed: the stop signals are blocked in every thread and taken
  * by one waiting thread (stop_signals.h), because a handler running on a thread inside
@@ -53,7 +55,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: mrpc-train --config run.yaml [--set key=value ...] [-q] [--print-config]\n"
             "       mrpc-train --wave WAVE_DIR --task-id N [--set key=value ...] [-q] [--max-restarts N]\n"
-            "       mrpc-train tokenize --vocab FILE [--max-seq-length N] PAIRS.tsv\n"
+            "       mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv\n"
             "       mrpc-train bench [--batch B] [--seq L] [--steps N] [--precision fp32|bf16] [--threads N]\n"
             "       mrpc-train check-checkpoint DIR\n"
             "\n"
@@ -68,7 +70,8 @@ static void usage(FILE *out) {
             "  --version          print the version\n"
             "\n"
             "exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 diverged, 4 gave up after\n"
-            "too many requeues, 75 interrupted (resume checkpoint written; rerun to continue)\n");
+            "too many requeues, 75 interrupted by a signal or a lost rank (rerun to continue from the latest\n"
+            "resume checkpoint)\n");
 }
 
 typedef struct cli_args {
@@ -242,9 +245,16 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "tokenize") == 0) return mrpc_tokenize_cli_main(argc - 1, argv + 1);
         if (strcmp(cmd, "bench") == 0) return mrpc_bench_cli_main(argc - 1, argv + 1);
         if (strcmp(cmd, "check-checkpoint") == 0) return mrpc_checkpoint_cli_main(argc - 1, argv + 1);
-        if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-            usage(stdout);
-            return EXIT_COMPLETED;
+        /* --help anywhere (not as the value of an option) answers with the usage. */
+        for (int i = 1; i < argc; i++) {
+            static const char *const takes_value[] = {"--config", "--set", "--wave", "--task-id", "--max-restarts"};
+            int is_value = 0;
+            for (size_t k = 0; i > 1 && k < sizeof takes_value / sizeof takes_value[0]; k++)
+                is_value |= strcmp(argv[i - 1], takes_value[k]) == 0;
+            if (!is_value && (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)) {
+                usage(stdout);
+                return EXIT_COMPLETED;
+            }
         }
         if (strcmp(cmd, "--version") == 0) {
             printf("mrpc-train %s\n", MRPC_VERSION_STRING);

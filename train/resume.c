@@ -47,12 +47,7 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
         n_items = 4;
     }
     char version[16], hash[32], steps[32], evals[32], best[40], secs[40], csecs[40], tokens[32];
-    char ck_written[32], ck_failures[32], ck_secs[40], resumes[32], redone[32];
-    snprintf(ck_written, sizeof ck_written, "%" PRId64, state->checkpoints_written);
-    snprintf(ck_failures, sizeof ck_failures, "%" PRId64, state->checkpoint_failures);
-    mrpc_format_f64(ck_secs, sizeof ck_secs, state->checkpoint_seconds);
-    snprintf(resumes, sizeof resumes, "%" PRId64, state->resumes);
-    snprintf(redone, sizeof redone, "%" PRId64, state->steps_redone);
+
     snprintf(version, sizeof version, "%d", MRPC_RESUME_VERSION);
     snprintf(hash, sizeof hash, "%016" PRIx64, state->config_hash);
     snprintf(steps, sizeof steps, "%" PRId64, state->steps_done);
@@ -63,9 +58,7 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
     snprintf(tokens, sizeof tokens, "%" PRId64, state->tokens_done);
     const char *meta[] = {"format", MRPC_RESUME_FORMAT, "version", version, "run_id", state->run_id,
                           "config_hash", hash, "steps_done", steps, "evals_done", evals, "best_accuracy", best,
-                          "train_seconds", secs, "compute_seconds", csecs, "tokens_done", tokens,
-                          "checkpoints_written", ck_written, "checkpoint_failures", ck_failures,
-                          "checkpoint_seconds", ck_secs, "resumes", resumes, "steps_redone", redone, NULL};
+                          "train_seconds", secs, "compute_seconds", csecs, "tokens_done", tokens, NULL};
     s = mrpc_st_write(path, items, n_items, meta, err);
 done:
     for (int k = 0; k < 3; k++) free(host[k]);
@@ -137,14 +130,7 @@ mrpc_status mrpc_resume_read_state(const char *path, const mrpc_resume_state *ex
     if (state->best_accuracy < 0) state->best_accuracy = NAN;
     if ((s = meta_f64(f, path, "train_seconds", &state->train_seconds, err)) != MRPC_OK) goto done;
     if ((s = meta_f64(f, path, "compute_seconds", &state->compute_seconds, err)) != MRPC_OK) goto done;
-    if (version >= 2) {
-        if ((s = meta_i64(f, path, "checkpoints_written", &state->checkpoints_written, err)) != MRPC_OK) goto done;
-        if ((s = meta_i64(f, path, "checkpoint_failures", &state->checkpoint_failures, err)) != MRPC_OK) goto done;
-        if ((s = meta_f64(f, path, "checkpoint_seconds", &state->checkpoint_seconds, err)) != MRPC_OK) goto done;
-        if ((s = meta_i64(f, path, "resumes", &state->resumes, err)) != MRPC_OK) goto done;
-        if ((s = meta_i64(f, path, "steps_redone", &state->steps_redone, err)) != MRPC_OK) goto done;
-        state->has_record = mrpc_st_find(f, "record") != NULL;
-    }
+    if (version >= 2) state->has_record = mrpc_st_find(f, "record") != NULL;
 done:
     mrpc_st_close(f);
     return s;

@@ -17,9 +17,7 @@
  * when the checkpoint was taken. A run that died after its checkpoint (kill -9, a node
  * lost, OOM) may have left its record with entries logged after the checkpoint, or
  * half-written; resuming puts this copy back, so the record and the checkpoint always
- * agree. It also carries the checkpoint bookkeeping that the record reports (how many
- * were written and how long they took, resumes, steps trained again). Version 1
- * checkpoints (no record copy) are still read.
+ * agree. Version 1 checkpoints (no record copy) are still read.
  */
 #ifndef MRPC_RESUME_H
 #define MRPC_RESUME_H
@@ -43,13 +41,7 @@ typedef struct mrpc_resume_state {
     double   train_seconds;   /* wall time of the training loop so far */
     double   compute_seconds; /* time in training steps (excludes evaluation) */
     int64_t  tokens_done;     /* training tokens so far, over all ranks */
-    /* checkpoint bookkeeping (0 in version 1 checkpoints) */
-    int64_t  checkpoints_written; /* resume checkpoints written so far, this one included */
-    int64_t  checkpoint_failures; /* periodic checkpoints that could not be written */
-    double   checkpoint_seconds;  /* time spent writing checkpoints */
-    int64_t  resumes;             /* times the run continued from a checkpoint */
-    int64_t  steps_redone;        /* steps logged after a checkpoint by a process that then died */
-    int      has_record;          /* read side: the checkpoint holds a copy of the record */
+    int      has_record;      /* read side: the checkpoint holds a copy of the record */
 } mrpc_resume_state;
 
 /*

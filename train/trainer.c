@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "trainer.h"
 
+#include <dirent.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "batcher.h"
+#include "checkpoint_stats.h"
 #if defined(MRPC_HAVE_NCCL)
 #include "cuda_backend.h"
 #include "dist_nccl.h"
@@ -69,6 +71,14 @@ typedef struct train_ctx {
 
     int64_t steps_per_epoch, total_steps;
     mrpc_resume_state progress;  /* steps, evals, best accuracy, time and tokens so far */
+    /* periodic checkpoints (rank 0) */
+    int         have_checkpoint;      /* a complete checkpoint of this run is on disk */
+    int64_t     checkpoint_step;      /* ... taken after this many steps */
+    double      last_checkpoint_time; /* when it was written (or this process started training) */
+    mrpc_error  deferred;             /* a record failure while checkpointing, reported at the next step */
+    char        checkpoint_note[512]; /* the last checkpoint write failure, "" when none */
+    mrpc_checkpoint_stats ckstats;    /* written, failed, seconds, resumes, steps redone (all processes) */
+    char        stats_path[MRPC_PATH_MAX + 8]; /* <resume_checkpoint>.stats */
     double  last_accuracy, last_f1;
     double  last_loss;           /* training loss of the latest step */
     int32_t *predictions;        /* [n_valid] last evaluation, file order */
@@ -121,11 +131,15 @@ static mrpc_status load_data(train_ctx *c, mrpc_error *err) {
     if (s != MRPC_OK) return s;
     const char *cache = cfg->cache_dir[0] ? cfg->cache_dir : NULL;
     int hit = 0;
-    s = mrpc_dataset_load(cfg->train_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, cache, &c->train,
-                          &hit, err);
+    mrpc_truncation truncation = MRPC_TRUNCATION_LONGEST_FIRST;
+    if (!mrpc_truncation_parse(cfg->truncation, &truncation)) /* the schema allows only the two names */
+        return mrpc_error_set(err, MRPC_ERR_INVALID, cfg->source[0] ? cfg->source : NULL, 0, 0, "data.truncation",
+                              "expected longest_first or longest_first_slow, got \"%s\"", cfg->truncation);
+    s = mrpc_dataset_load(cfg->train_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, truncation, cache,
+                          &c->train, &hit, err);
     if (s != MRPC_OK) return s;
-    s = mrpc_dataset_load(cfg->validation_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, cache,
-                          &c->valid, &hit, err);
+    s = mrpc_dataset_load(cfg->validation_path, cfg->vocab_path, c->vocab, (size_t)cfg->max_seq_length, truncation,
+                          cache, &c->valid, &hit, err);
     if (s != MRPC_OK) return s;
     c->n_train = cfg->max_train_examples > 0 && (size_t)cfg->max_train_examples < c->train.n
                      ? (size_t)cfg->max_train_examples : c->train.n;
@@ -195,7 +209,23 @@ static mrpc_status build_model(train_ctx *c, mrpc_error *err) {
         s = mrpc_model_create(&dims, &opts, &c->model, err);
         if (s == MRPC_OK) s = mrpc_model_init_random(c->model, (uint64_t)cfg->seed, err);
     } else {
-        s = mrpc_model_create_from_hf(cfg->model_path, &opts, (uint64_t)cfg->seed, &c->model, NULL, err);
+        mrpc_hf_load_report report;
+        s = mrpc_model_create_from_hf_report(cfg->model_path, &opts, (uint64_t)cfg->seed, &c->model, NULL, &report,
+                                             err);
+        /* As HF's from_pretrained says it: unused checkpoint tensors, newly initialised ones (stderr, record). */
+        if (s == MRPC_OK && c->rank == 0) {
+            if (report.n_unused)
+                fprintf(stderr, "mrpc-train: some weights of the model checkpoint at %s were not used when initializing "
+                        "DistilBertForSequenceClassification: %s\n", cfg->model_path, report.unused);
+            if (report.n_initialized)
+                fprintf(stderr, "mrpc-train: some weights of DistilBertForSequenceClassification were not initialized "
+                        "from the model checkpoint at %s and are newly initialized: %s\n", cfg->model_path,
+                        report.initialized);
+            if (c->record) s = mrpc_runrec_set_attr_string(c->record, "checkpoint_unused", report.unused, err);
+            if (s == MRPC_OK && c->record)
+                s = mrpc_runrec_set_attr_string(c->record, "checkpoint_newly_initialized", report.initialized, err);
+        }
+        mrpc_hf_load_report_free(&report);
         if (s == MRPC_OK && (size_t)mrpc_model_get_dims(c->model)->vocab_size < mrpc_vocab_size(c->vocab)) {
             s = mrpc_error_set(err, MRPC_ERR_INVALID, cfg->vocab_path, 0, 0, NULL,
                                "the vocabulary has %zu tokens but the checkpoint's model only %d",
@@ -337,6 +367,21 @@ static void close_record(train_ctx *c, mrpc_run_status status, const char *reaso
     mrpc_runrec_summary sum = {c->last_accuracy, c->last_f1, c->progress.best_accuracy, c->progress.train_seconds,
                                c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done /
                                                                      c->progress.compute_seconds : NAN};
+    /* What became of the resume checkpoint: every final status removes it (a completed run
+     * needs none; a failed or diverged one is final, and a rerun starts from scratch). */
+    char note[1024];
+    snprintf(note, sizeof note, "%s%s%s",
+             status == MRPC_RUN_COMPLETED ? "removed: the run completed"
+             : status == MRPC_RUN_DIVERGED ? "removed: the run diverged (resuming would diverge again)"
+                                           : "removed: the run failed (its record is final; a rerun starts from step 0)",
+             c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
+    mrpc_runrec_checkpoints ck = {c->cfg->save_strategy,
+                                  !strcmp(c->cfg->save_strategy, "steps")     ? (double)c->cfg->save_steps
+                                  : !strcmp(c->cfg->save_strategy, "minutes") ? c->cfg->save_minutes
+                                                                              : 0.0,
+                                  c->ckstats.written, c->ckstats.failed, c->ckstats.seconds, c->ckstats.resumes,
+                                  c->ckstats.steps_redone, 0, note};
+    if (mrpc_runrec_set_checkpoints(c->record, &ck, &local) != MRPC_OK) mrpc_error_print(stderr, "mrpc-train", &local);
     mrpc_status s = mrpc_runrec_finish(c->record, status, reason, with_summary ? &sum : NULL, &local);
     c->record = NULL;
     if (s != MRPC_OK) {
@@ -440,6 +485,10 @@ static mrpc_status train_step(train_ctx *c, int64_t epoch, int64_t step_in_epoch
     /* One small all-reduce per step carries the loss, the tokens, stop requests and
      * failures, so that every rank takes the same branch below. */
     int stop_local = mrpc_stop_signals_requested(c->opts->stop) != 0;
+    if (s == MRPC_OK && c->deferred.status != MRPC_OK) { /* rank 0's record failed in the last checkpoint */
+        s = c->deferred.status;
+        *err = c->deferred;
+    }
     double small[4] = {loss_sum, b ? (double)b->n_tokens : 0.0, stop_local ? 1.0 : 0.0, s != MRPC_OK ? 1.0 : 0.0};
     mrpc_error comm = {0};
     mrpc_status cs = mrpc_dist_allreduce_sum_f64(c->dist, small, 4, &comm);
@@ -495,16 +544,205 @@ static void print_progress(const train_ctx *c, int64_t epoch, double loss, doubl
             (long long)epoch + 1, (long long)c->cfg->num_epochs, loss, lr, tokens_per_second, eta);
 }
 
-/* Writes the resume checkpoint on rank 0 and leaves the record "running". */
+/* ---- resume checkpoints (rank 0) ----------------------------------------------------- */
+
+/* A record larger than this is not copied into a checkpoint (a record of 100,000 steps is 4 MB). */
+#define RECORD_COPY_MAX ((size_t)1 << 30)
+
+/* Rank 0: the checkpoint counts to their file (a failure only loses bookkeeping: said, not fatal). */
+static void save_stats(train_ctx *c) {
+    mrpc_error e = {0};
+    if (mrpc_checkpoint_stats_save(c->stats_path, &c->ckstats, &e) != MRPC_OK)
+        mrpc_error_print(stderr, "mrpc-train: warning: checkpoint counts not saved", &e);
+}
+
+/* Rank 0, when the run ends: the checkpoint and its counts go (the record has the counts). */
+static void remove_checkpoint(train_ctx *c) {
+    if (c->rank != 0) return;
+    remove(c->cfg->resume_checkpoint);
+    remove(c->stats_path);
+}
+
+/*
+ * Writes the resume checkpoint: the record is flushed first and its bytes go into the
+ * checkpoint, so that the two always agree (a process killed after the checkpoint may
+ * leave its record with later entries, or half-written; resuming puts this copy back).
+ * Returns the record's status: a record that cannot be flushed fails the run. Whether
+ * the checkpoint itself was written is *written (on failure ckpt_err says why, and the
+ * previous checkpoint is untouched).
+ */
+static mrpc_status write_checkpoint(train_ctx *c, int *written, mrpc_error *ckpt_err, mrpc_error *err) {
+    *written = 0;
+    double t0 = mrpc_seconds_now();
+    mrpc_status s = mrpc_runrec_flush(c->record, err);
+    if (s != MRPC_OK) return s;
+    char *bytes = NULL;
+    size_t n = 0;
+    mrpc_status cs = mrpc_file_read_all(c->cfg->output, RECORD_COPY_MAX, &bytes, &n, ckpt_err);
+    if (cs == MRPC_OK) cs = mrpc_resume_write(c->cfg->resume_checkpoint, c->model, &c->progress, bytes, n, ckpt_err);
+    free(bytes);
+    double now = mrpc_seconds_now();
+    if (cs == MRPC_OK) {
+        c->ckstats.written++;
+        c->ckstats.seconds += now - t0;
+        save_stats(c);
+        c->have_checkpoint = 1;
+        c->checkpoint_step = c->progress.steps_done;
+        *written = 1;
+    }
+    c->last_checkpoint_time = now; /* after a failure too: the next try is a period later */
+    return MRPC_OK;
+}
+
+/*
+ * The periodic checkpoint, as save_strategy says, after a finished step (and its
+ * evaluation). Only rank 0 writes: every rank holds the same parameters and moments. A
+ * checkpoint that cannot be written does not end the run: it is said on stderr and in
+ * the record, the previous one stays, and training goes on. A record that cannot be
+ * flushed is the run's failure, reported to every rank at the next step.
+ */
+static void maybe_checkpoint(train_ctx *c, int epoch_done) {
+    const mrpc_run_config *cfg = c->cfg;
+    if (c->rank != 0 || c->progress.steps_done >= c->total_steps) return;
+    int due = 0;
+    if (strcmp(cfg->save_strategy, "epoch") == 0) due = epoch_done;
+    else if (strcmp(cfg->save_strategy, "steps") == 0) due = c->progress.steps_done % cfg->save_steps == 0;
+    else if (strcmp(cfg->save_strategy, "minutes") == 0)
+        due = mrpc_seconds_now() - c->last_checkpoint_time >= 60.0 * cfg->save_minutes;
+    if (!due) return;
+    mrpc_error ckpt_err = {0}, rec_err = {0};
+    int written = 0;
+    double t0 = mrpc_seconds_now();
+    if (write_checkpoint(c, &written, &ckpt_err, &rec_err) != MRPC_OK) {
+        c->deferred = rec_err;
+        return;
+    }
+    if (written) {
+        if (!c->opts->quiet)
+            fprintf(stderr, "mrpc-train: %s checkpoint after step %lld written in %.2f s\n", cfg->run_id,
+                    (long long)c->progress.steps_done, mrpc_seconds_now() - t0);
+        return;
+    }
+    c->ckstats.failed++;
+    save_stats(c);
+    char why[400], kept[80];
+    mrpc_error_format(&ckpt_err, why, sizeof why);
+    snprintf(c->checkpoint_note, sizeof c->checkpoint_note, "after step %lld: %s", (long long)c->progress.steps_done,
+             why);
+    if (c->have_checkpoint) snprintf(kept, sizeof kept, "the one after step %lld stays", (long long)c->checkpoint_step);
+    else snprintf(kept, sizeof kept, "there is no earlier one");
+    fprintf(stderr, "mrpc-train: %s warning: the checkpoint after step %lld could not be written (%s); %s, and "
+                    "training goes on\n",
+            cfg->run_id, (long long)c->progress.steps_done, why, kept);
+}
+
+/*
+ * Rank 0, when the run resumes from a checkpoint: puts back the copy of the record the
+ * checkpoint holds (version 2), after counting the steps the dead process had logged
+ * beyond it (the steps trained again; the record is flushed every 256 steps and at each
+ * evaluation, so this counts what reached the disk). Version 1 checkpoints have no copy,
+ * and a copy that cannot be put back (disk full) is skipped: the record on disk is then
+ * reopened and cut back to the checkpoint, or marked failed when even that fails.
+ */
+static void restore_record(train_ctx *c) {
+    c->have_checkpoint = 1;
+    c->checkpoint_step = c->progress.steps_done;
+    mrpc_error e = {0};
+    if (mrpc_checkpoint_stats_load(c->stats_path, &c->ckstats, &e) != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-train: warning", &e); /* bookkeeping only: count afresh */
+        memset(&c->ckstats, 0, sizeof c->ckstats);
+    }
+    c->ckstats.resumes++;
+    mrpc_runrec rec;
+    if (c->progress.has_record && mrpc_runrec_read(c->cfg->output, MRPC_RUNREC_READ_SERIES, &rec, NULL) == MRPC_OK) {
+        if ((int64_t)rec.n_train > c->progress.steps_done)
+            c->ckstats.steps_redone += (int64_t)rec.n_train - c->progress.steps_done;
+        mrpc_runrec_clear(&rec);
+    }
+    save_stats(c);
+    if (!c->progress.has_record) return;
+    unsigned char *bytes = NULL;
+    size_t n = 0;
+    memset(&e, 0, sizeof e);
+    mrpc_status s = mrpc_resume_read_record(c->cfg->resume_checkpoint, &bytes, &n, &e);
+    if (s == MRPC_OK) s = mrpc_file_write_atomic(c->cfg->output, bytes, n, &e);
+    free(bytes);
+    if (s != MRPC_OK) {
+        /* E.g. a full disk: the record on disk is reopened and cut back to the checkpoint
+         * instead (what version 1 checkpoints do); when that fails too, it is marked failed. */
+        mrpc_error_print(stderr, "mrpc-train: warning: the record could not be put back from the checkpoint", &e);
+        c->progress.has_record = 0;
+    }
+}
+
+/* Rank 0: removes temp files of atomic writes of `path` that a killed process left behind. */
+static void remove_stale_temp_files(const char *path) {
+    char dir[MRPC_PATH_MAX + 8];
+    mrpc_str_copy(dir, sizeof dir, path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? slash + 1 : path;
+    if (slash) *slash = '\0';
+    else mrpc_str_copy(dir, sizeof dir, ".");
+    char prefix[MRPC_PATH_MAX + 8];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
+    DIR *d = opendir(dir);
+    if (!d) return;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
+        char stale[2 * MRPC_PATH_MAX + 24];
+        snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name);
+        if (remove(stale) == 0)
+            fprintf(stderr, "mrpc-train: removed %s, left by a process killed while writing it\n", stale);
+    }
+    closedir(d);
+}
+
+/*
+ * On a stop signal: writes the resume checkpoint on rank 0 and leaves the record
+ * "running" (exit 75). When it cannot be written (disk full, I/O error) and an earlier
+ * checkpoint of this run exists, that one stays and the run resumes from it (exit 75
+ * still). With no earlier one, or when the record itself cannot be written, the run
+ * cannot continue later: the record is finished as "failed" with the reason (when that
+ * can be written), so that it agrees with the exit code 1, and no checkpoint is left.
+ */
 static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
     mrpc_status s = MRPC_OK;
     if (c->rank == 0) {
-        s = mrpc_resume_write(c->cfg->resume_checkpoint, c->model, &c->progress, NULL, 0, err);
-        mrpc_runrec_abandon(c->record); /* flushes; status stays "running" */
-        c->record = NULL;
-        if (s == MRPC_OK && !c->opts->quiet) {
-            fprintf(stderr, "mrpc-train: %s stopped at step %lld; resume checkpoint %s\n", c->cfg->run_id,
-                    (long long)c->progress.steps_done, c->cfg->resume_checkpoint);
+        const char *what = "the run record could not be written";
+        mrpc_error ckpt_err = {0};
+        int written = 0;
+        s = write_checkpoint(c, &written, &ckpt_err, err);
+        if (s == MRPC_OK && !written) {
+            what = "the resume checkpoint could not be written";
+            char why[700];
+            mrpc_error_format(&ckpt_err, why, sizeof why);
+            if (c->have_checkpoint) {
+                fprintf(stderr, "mrpc-train: %s stopped at step %lld but %s (%s); the checkpoint after step %lld stays "
+                                "and the run resumes from there\n",
+                        c->cfg->run_id, (long long)c->progress.steps_done, what, why, (long long)c->checkpoint_step);
+                mrpc_runrec_abandon(c->record); /* status stays "running" */
+                c->record = NULL;
+                return mrpc_dist_agree(c->dist, MRPC_OK, err);
+            }
+            s = ckpt_err.status;
+            *err = ckpt_err;
+        }
+        if (s == MRPC_OK) {
+            mrpc_runrec_abandon(c->record); /* flushes; status stays "running" */
+            c->record = NULL;
+            if (!c->opts->quiet) {
+                fprintf(stderr, "mrpc-train: %s stopped at step %lld; resume checkpoint %s\n", c->cfg->run_id,
+                        (long long)c->progress.steps_done, c->cfg->resume_checkpoint);
+            }
+        } else {
+            char why[900], reason[1024];
+            mrpc_error_format(err, why, sizeof why);
+            snprintf(reason, sizeof reason, "stopped at step %lld but %s: %s", (long long)c->progress.steps_done, what,
+                     why);
+            remove_checkpoint(c); /* a stale one must not be resumed from */
+            fprintf(stderr, "mrpc-train: %s %s; the run is recorded as failed\n", c->cfg->run_id, reason);
+            close_record(c, MRPC_RUN_FAILED, reason, 0, NULL);
         }
     }
     return mrpc_dist_agree(c->dist, s, err);
@@ -541,7 +779,7 @@ static mrpc_status give_up(train_ctx *c, mrpc_train_result *result, mrpc_error *
     if (c->rank == 0) {
         s = open_record(c, 0, err);
         if (s == MRPC_OK) close_record(c, MRPC_RUN_FAILED, reason, 0, err);
-        remove(c->cfg->resume_checkpoint);
+        remove_checkpoint(c);
     }
     s = mrpc_dist_agree(c->dist, s, err);
     if (s != MRPC_OK) return s;
@@ -570,6 +808,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     mrpc_status s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
     if (s == MRPC_OK) c->config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
     c->progress.config_hash = c->config_hash;
+    snprintf(c->stats_path, sizeof c->stats_path, "%s.stats", cfg->resume_checkpoint);
 
     if (s == MRPC_OK && opts->max_restarts >= 0 && opts->restart_count > opts->max_restarts) {
         s = give_up(c, result, err);
@@ -584,6 +823,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         mrpc_resume_state expect = c->progress;
         s = mrpc_resume_read_state(cfg->resume_checkpoint, &expect, &c->progress, err);
         resuming = s == MRPC_OK;
+        if (resuming) restore_record(c);
     }
     s = mrpc_dist_agree(dist, s, err);
     if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &c->progress, sizeof c->progress, 0, err);
@@ -591,6 +831,12 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
 
     /* The record first, so that anything failing from here on is recorded as failed. */
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
+    if (s == MRPC_OK && c->rank == 0) {
+        remove_stale_temp_files(cfg->resume_checkpoint);
+        remove_stale_temp_files(c->stats_path);
+        remove_stale_temp_files(cfg->output); /* a record put back from a checkpoint, killed half-way */
+        if (!resuming) remove(c->stats_path); /* counts of an earlier, unrelated attempt */
+    }
     if (s != MRPC_OK) {
         free_ctx(c);
         return s; /* nothing could be recorded: the caller reports it */
@@ -630,6 +876,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
 
     /* The loop. */
     double start = mrpc_seconds_now() - c->progress.train_seconds;
+    c->last_checkpoint_time = mrpc_seconds_now();
     double last_print = mrpc_seconds_now();
     int stop = 0, diverged = 0;
     mrpc_status run = MRPC_OK;
@@ -665,6 +912,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
             run = mrpc_dist_agree(dist, rs, err);
             if (run != MRPC_OK) break;
         }
+        if (!stop) maybe_checkpoint(c, epoch_done);
         c->progress.train_seconds = mrpc_seconds_now() - start;
         double now = mrpc_seconds_now();
         if (!opts->quiet && c->rank == 0 && (now - last_print >= cfg->progress_seconds || c->progress.steps_done == 1)) {
@@ -681,12 +929,31 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     result->tokens_per_second =
         c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : NAN;
 
+    if (run == MRPC_ERR_MPI) {
+        /* A rank or the network was lost: the cluster's failure, not this run's. The record
+         * stays "running" and the latest checkpoint stays, so the same command (or the
+         * study's retry) continues from it; exit 75 as for a stop. */
+        if (c->rank == 0) {
+            char buf[1024], from[96];
+            mrpc_error_format(err, buf, sizeof buf);
+            if (c->have_checkpoint) snprintf(from, sizeof from, "the checkpoint after step %lld", (long long)c->checkpoint_step);
+            else snprintf(from, sizeof from, "the start (no checkpoint was written yet)");
+            fprintf(stderr, "mrpc-train: %s lost a rank or its network at step %lld (%s); the record stays \"running\": "
+                            "run the same command to continue from %s\n",
+                    cfg->run_id, (long long)c->progress.steps_done, buf, from);
+            mrpc_runrec_abandon(c->record);
+            c->record = NULL;
+        }
+        result->outcome = MRPC_TRAIN_INTERRUPTED;
+        free_ctx(c);
+        return MRPC_OK;
+    }
     if (run != MRPC_OK) {
         char buf[1024];
         mrpc_error_format(err, buf, sizeof buf);
         close_record(c, MRPC_RUN_FAILED, buf, 0, NULL);
         result->outcome = MRPC_TRAIN_FAILED;
-        if (c->rank == 0) remove(cfg->resume_checkpoint);
+        remove_checkpoint(c);
         free_ctx(c);
         return MRPC_OK;
     }
@@ -696,8 +963,8 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
                  (long long)c->progress.steps_done + 1);
         close_record(c, MRPC_RUN_DIVERGED, reason, 0, err);
         result->outcome = MRPC_TRAIN_DIVERGED;
+        remove_checkpoint(c);
         if (c->rank == 0) {
-            remove(cfg->resume_checkpoint);
             fprintf(stderr, "mrpc-train: %s diverged: %s\n", cfg->run_id, reason);
         }
         free_ctx(c);
@@ -721,6 +988,8 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         result->outcome = MRPC_TRAIN_FAILED;
     } else {
         mrpc_error rec_err = {0};
+        /* The checkpoint goes first: once the record says completed, none is left behind. */
+        remove_checkpoint(c);
         close_record(c, MRPC_RUN_COMPLETED, NULL, 1, &rec_err);
         if (rec_err.status != MRPC_OK) {
             *err = rec_err;
@@ -731,7 +1000,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         result->accuracy = c->last_accuracy;
         result->f1 = c->last_f1;
     }
-    if (c->rank == 0) remove(cfg->resume_checkpoint);
+    remove_checkpoint(c);
     if (c->rank == 0 && !opts->quiet && result->outcome == MRPC_TRAIN_COMPLETED) {
         fprintf(stderr, "mrpc-train: %s completed: accuracy %.4f f1 %.4f in %.1f s (%.0f tokens/s); record %s\n",
                 cfg->run_id, c->last_accuracy, c->last_f1, c->progress.train_seconds, result->tokens_per_second,

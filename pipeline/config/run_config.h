@@ -53,6 +53,7 @@ typedef struct mrpc_run_config {
     char    validation_path[MRPC_PATH_MAX];
     char    vocab_path[MRPC_PATH_MAX];
     char    cache_dir[MRPC_PATH_MAX];  /* token cache, "" = no cache */
+    char    truncation[24];            /* "longest_first" (HF fast tokenizer) | "longest_first_slow" */
     int64_t max_train_examples;        /* 0 = all; for smoke tests and demos */
     int64_t max_eval_examples;         /* 0 = all */
     /* run */
@@ -61,6 +62,9 @@ typedef struct mrpc_run_config {
     char    stage[32];
     char    save_checkpoint[MRPC_PATH_MAX];  /* final weights as HF safetensors, "" = none */
     char    resume_checkpoint[MRPC_PATH_MAX];/* preemption checkpoint, "" = <output>.resume */
+    char    save_strategy[8];                /* "no" | "epoch" | "steps" | "minutes": periodic checkpoints */
+    int64_t save_steps;                      /* steps between checkpoints (save_strategy "steps") */
+    double  save_minutes;                    /* minutes between checkpoints (save_strategy "minutes") */
     char    backend[8];                      /* "cpu" | "cuda" */
     char    precision[8];                    /* "fp32" | "bf16" */
     int64_t threads;                         /* 0 = all cores of this process */

@@ -37,10 +37,12 @@ check = Checks()
 
 
 def ready(pids, n):
-    """All n trainers have blocked the stop signals (main has started): signals are now requests."""
+    """All n trainers have blocked the stop signals, or installed a handler for them (as the
+    trainer before this design did): main has started and a signal is now a stop request."""
     if len(pids) != n:
         return False
-    return all(sigmask_has(status_field(p, p, "SigBlk"), signal.SIGTERM) for p in pids)
+    return all(sigmask_has(status_field(p, p, "SigBlk"), signal.SIGTERM) or
+               sigmask_has(status_field(p, p, "SigCgt"), signal.SIGTERM) for p in pids)
 
 
 def wait_ready(proc, n, timeout=60.0):
@@ -157,7 +159,17 @@ def storm_variant(a, rng, name, prefix, n, sets, budget, counts):
                             pass
                     if b + 1 < burst:
                         time.sleep(rng.uniform(0.0, 0.08))
-            _, err = proc.communicate()
+            try:
+                _, err = proc.communicate(timeout=max(120.0, 20 * duration))
+            except subprocess.TimeoutExpired:  # a corrupted heap can also deadlock in malloc
+                for p in trainer_pids(proc) + [proc.pid]:
+                    try:
+                        os.kill(p, signal.SIGKILL)
+                    except ProcessLookupError:
+                        pass
+                _, err = proc.communicate()
+                crashes.append(f"{run_dir} attempt {attempt}: hung after the signal(s) and was killed")
+                break
             rc = proc.returncode
             if rc not in (0, 75):
                 crashes.append(f"{run_dir} attempt {attempt}: exit {rc}: {err[-300:]}")
