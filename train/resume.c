@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend.h"
 #include "safetensors.h"
 #include "strutil.h"
 
@@ -17,15 +18,24 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
                               const void *record, size_t record_size, mrpc_error *err) {
     size_t n = 0;
     mrpc_model_slab(model, MRPC_SLAB_PARAMS, &n);
+    /* On the CPU the slabs are host memory: written from where they are (no 766 MB copy at
+     * base size); on a GPU they are copied to the host first. */
+    int direct = mrpc_model_backend(model)->host_memory;
     float *host[3] = {NULL, NULL, NULL};
+    const float *src[3] = {NULL, NULL, NULL};
     mrpc_status s = MRPC_OK;
     for (int k = 0; k < 3; k++) {
+        if (direct) {
+            src[k] = mrpc_model_slab(model, slab_ids[k], NULL);
+            continue;
+        }
         host[k] = malloc(n * sizeof(float));
         if (!host[k]) {
             s = mrpc_error_set(err, MRPC_ERR_NOMEM, path, 0, 0, NULL, "out of memory for the resume checkpoint");
             goto done;
         }
         mrpc_model_slab_to_host(model, slab_ids[k], host[k]);
+        src[k] = host[k];
     }
     mrpc_st_write_item items[4];
     size_t n_items = 3;
@@ -35,7 +45,7 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
         items[k].dtype = MRPC_ST_F32;
         items[k].n_dims = 1;
         items[k].shape[0] = (int64_t)n;
-        items[k].data = host[k];
+        items[k].data = src[k];
     }
     if (record) {
         memset(&items[3], 0, sizeof items[3]);

@@ -595,9 +595,28 @@ static int out_bytes(out_file *o, const void *data, size_t n) {
     return 1;
 }
 
+/* Writes n bytes straight from `data` (after what is buffered): large tensors skip the buffer. */
+static int out_direct(out_file *o, const void *data, size_t n) {
+    if (!out_flush(o)) return 0;
+    const unsigned char *p = data;
+    while (n > 0) {
+        ssize_t w = write(o->fd, p, n < ((size_t)1 << 23) ? n : ((size_t)1 << 23));
+        if (w < 0) {
+            if (errno == EINTR) continue;
+            return 0;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 1;
+}
+
 static int out_tensor(out_file *o, const write_plan *p) {
     const float *src = p->item->data;
     size_t n = (size_t)p->n_elems;
+    /* Little-endian F32 and U8 are already the file's bytes. */
+    if (p->item->dtype == MRPC_ST_U8 && n > sizeof o->buf) return out_direct(o, p->item->bytes, n);
+    if (!ST_BIG_ENDIAN && p->item->dtype == MRPC_ST_F32 && 4 * n > sizeof o->buf) return out_direct(o, src, 4 * n);
     if (p->item->dtype == MRPC_ST_U8) {
         const unsigned char *b = p->item->bytes;
         for (size_t i = 0; i < n;) {
