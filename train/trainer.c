@@ -675,6 +675,15 @@ static void restore_record(train_ctx *c) {
     }
 }
 
+/* Rank 0: the record at the output says "completed" (read without its series). */
+static int record_completed(const train_ctx *c) {
+    mrpc_runrec rec;
+    if (mrpc_runrec_read(c->cfg->output, MRPC_RUNREC_READ_ATTRS_ONLY, &rec, NULL) != MRPC_OK) return 0;
+    int done = rec.status == MRPC_RUN_COMPLETED && strcmp(rec.run_id, c->cfg->run_id) == 0;
+    mrpc_runrec_clear(&rec);
+    return done;
+}
+
 /* Rank 0: removes temp files of atomic writes of `path` that a killed process left behind. */
 static void remove_stale_temp_files(const char *path) {
     char dir[MRPC_PATH_MAX + 8];
@@ -818,16 +827,30 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
 
     /* A resume checkpoint beside the record means this run was interrupted: rank 0
      * reads where it stood (metadata only), everyone follows. */
-    int resuming = 0;
+    int resuming = 0, finished = 0;
     if (s == MRPC_OK && c->rank == 0 && mrpc_path_exists(cfg->resume_checkpoint) && mrpc_path_exists(cfg->output)) {
         mrpc_resume_state expect = c->progress;
         s = mrpc_resume_read_state(cfg->resume_checkpoint, &expect, &c->progress, err);
         resuming = s == MRPC_OK;
-        if (resuming) restore_record(c);
+        finished = resuming && record_completed(c);
+        if (resuming && !finished) restore_record(c);
     }
     s = mrpc_dist_agree(dist, s, err);
     if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &c->progress, sizeof c->progress, 0, err);
     if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &resuming, sizeof resuming, 0, err);
+    if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &finished, sizeof finished, 0, err);
+    if (s == MRPC_OK && finished) {
+        /* The process before was killed between finishing the record and removing its
+         * checkpoint: the run is complete, only the checkpoint is stale. */
+        if (c->rank == 0) {
+            fprintf(stderr, "mrpc-train: %s had completed (record %s); removed its stale resume checkpoint\n",
+                    cfg->run_id, cfg->output);
+        }
+        remove_checkpoint(c);
+        result->outcome = MRPC_TRAIN_COMPLETED;
+        free_ctx(c);
+        return MRPC_OK;
+    }
 
     /* The record first, so that anything failing from here on is recorded as failed. */
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
@@ -988,8 +1011,6 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         result->outcome = MRPC_TRAIN_FAILED;
     } else {
         mrpc_error rec_err = {0};
-        /* The checkpoint goes first: once the record says completed, none is left behind. */
-        remove_checkpoint(c);
         close_record(c, MRPC_RUN_COMPLETED, NULL, 1, &rec_err);
         if (rec_err.status != MRPC_OK) {
             *err = rec_err;

@@ -147,7 +147,17 @@ def random_variant(a, rng, name, prefix, n, sets, kills, counts):
                 if w.seen or last_dead_step is None:  # killed before it said anything: it got no further
                     last_dead_step = w.last_step
                 continue
-            if proc.returncode != 0 and not (killed and completed(record)):  # killed after it completed: fine
+            if killed and proc.returncode != 0:
+                # Killed after the record said completed: the same command again only cleans up.
+                again = subprocess.run(prefix + [a.bin, "--config", "run.yaml"] + sets, cwd=run_dir,
+                                       capture_output=True, text=True)
+                runs += 1
+                if again.returncode != 0 or " resumes at step" in again.stderr:
+                    problems.append(f"{run_dir}: rerun after a kill past completion: exit {again.returncode}: "
+                                    f"{again.stderr[-300:]}")
+                if "had completed" not in again.stderr:  # no stale checkpoint: it trained the run afresh
+                    resumes = restarts = 0
+            elif proc.returncode != 0:
                 problems.append(f"{run_dir}: exit {proc.returncode}: {''.join(w.lines[-3:])}")
                 break
             digest = record_digest(os.path.join(run_dir, "runs/run.h5"))
