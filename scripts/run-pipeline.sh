@@ -9,6 +9,7 @@
 # distilbert-base-uncased weights are in $MRPC_DATA_DIR/distilbert-base-uncased. It ends
 # by printing where the report is. Stopped with Ctrl-C, the same command continues.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 scripts/install-deps.sh run

@@ -11,6 +11,7 @@
 # ../shared/docs/local-slurm.md describes. Ports come from MRPC_SLURM_PORT (default 6817;
 # slurmd uses port+1). Every wait is bounded.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 cmd=${1:-}; dir=${2:-}
 [[ -n "$cmd" && -n "$dir" ]] || { sed -n '2,12p' "$0"; exit 2; }
 mkdir -p "$dir"

@@ -9,6 +9,7 @@
 # finished record must equal an uninterrupted run's bit for bit. Prints the counts. Set
 # MRPC_STORM_SEED to replay a storm.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 signals=${1:-600}
 build=${2:-$root/build/release}

@@ -11,6 +11,7 @@
 # mrpc/{train,dev,test}.tsv and bert-base-uncased/vocab.txt; MRPC_FUZZ_SECONDS (default 15);
 # MRPC_TEST_JOBS (default: number of cores).
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 

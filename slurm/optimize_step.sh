@@ -17,6 +17,7 @@
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 # Slurm runs a copy of this script: the project is MRPC_HOME (exported by submit_wave.sh),
 # else where this script was submitted from, else the submit directory.
 home=${MRPC_HOME:-}

@@ -16,6 +16,7 @@
 # STUDY defaults to $MRPC_STUDY, then studies/default/study.yaml (created by
 # `mrpc-pipeline init` when missing). Run it on a login node or as a tiny job.
 set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 home=${MRPC_HOME:-$(cd "$(dirname "$0")/.." && pwd)}
 export MRPC_HOME=$home
 exec "$home/slurm/submit_wave.sh" "$@"

@@ -9,6 +9,14 @@
 # message gives the command to run. STUDY defaults to $MRPC_STUDY, then
 # studies/default/study.yaml under the project.
 set -euo pipefail
+for arg in "$@"; do
+  if [[ "$arg" == "-h" || "$arg" == "--help" ]]; then
+    script=$(ls "$(dirname "$0")"/stage*_"${1:-}"*.sh 2>/dev/null | head -n 1 || true)
+    if [[ -n "$script" ]]; then sed -n '2,/^#SBATCH/s/^# \{0,1\}//p' "$script" | grep -v '^SBATCH'
+    else sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; fi
+    exit 0
+  fi
+done
 stage=${1:?usage: submit_stage.sh sensitivity|grid|bayes [STUDY.yaml]}
 shift
 case $stage in sensitivity|grid|bayes) ;; *) echo "submit_stage: unknown stage $stage" >&2; exit 2 ;; esac

@@ -36,6 +36,23 @@ CASES = [
     ("mrpc-analyze", ["runs"], "usage: mrpc-analyze"),
 ]
 
+# Scripts (relative to the project root): --help prints their header and does nothing else
+# (before, scripts/run-pipeline.sh --help started a build and stage scripts took it for a study).
+SCRIPTS = [
+    ("scripts/run-pipeline.sh", "scripts/run-pipeline.sh [STUDY.yaml]"),
+    ("scripts/test.sh", "The test command of mrpc-tune"),
+    ("scripts/stress-signals.sh", "scripts/stress-signals.sh [SIGNALS]"),
+    ("scripts/slurm-local.sh", "scripts/slurm-local.sh start DIR"),
+    ("scripts/get-data.sh", "get-data"),
+    ("slurm/pipeline.sh", "slurm/pipeline.sh [--dry-run]"),
+    ("slurm/optimize_step.sh", "optimize_step.sh"),
+    ("slurm/stage1_sensitivity.sh", "sbatch slurm/stage1_sensitivity.sh"),
+    ("slurm/stage2_grid.sh", "sbatch slurm/stage2_grid.sh"),
+    ("slurm/stage3_bayes.sh", "sbatch slurm/stage3_bayes.sh"),
+    ("slurm/submit_stage.sh", "submit_stage.sh"),
+    ("slurm/submit_wave.sh", "submit_wave.sh"),
+]
+
 
 def check(cond, what):
     print(("ok   " if cond else "FAIL ") + what)
@@ -66,6 +83,15 @@ def main():
             check(os.listdir(".") == [], f"{line}: nothing written ({os.listdir('.')})")
             for entry in os.listdir("."):
                 shutil.rmtree(entry, ignore_errors=True)
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    for script, want in SCRIPTS:
+        for flag in ("--help", "-h"):
+            line = f"{script} {flag}"
+            r = subprocess.run([os.path.join(root, script), flag], capture_output=True, text=True, timeout=60,
+                               stdin=subprocess.DEVNULL)
+            check(r.returncode == 0, f"{line}: exit 0 (got {r.returncode}; stderr {r.stderr.strip()[:200]!r})")
+            check(want in r.stdout, f"{line}: the usage on stdout mentions {want!r}")
+            check(os.listdir(".") == [], f"{line}: nothing written ({os.listdir('.')})")
     print("help_checks: %s" % ("all checks hold" if not FAILURES else "%d FAILED" % len(FAILURES)))
     return 1 if FAILURES else 0
 
