@@ -437,30 +437,11 @@ static void inspect_record(const mrpc_study *st, const raw_rec *rec, rec_info *r
     ri->objective = rec->status == MRPC_RUN_COMPLETED && isfinite(v) ? v : NAN;
 }
 
-/*
- * Removes temporary files of the record cache (CACHE_NAME.tmp.<host>.<pid>.<ns>, see
- * mrpc_file_write_atomic) that an mrpc-optimize killed while writing the cache left
- * behind. Called under the study's lock, by the call that is about to rewrite the
- * cache: a temporary file older than `started` (when this call began) belongs to no
- * live writer. Each removal is reported.
- */
-static void remove_stale_cache_temps(const mrpc_study *st, mrpc_history *h, time_t started) {
-    DIR *d = opendir(st->dir);
-    if (!d) return;
-    const char *prefix = CACHE_NAME ".tmp.";
-    size_t lp          = strlen(prefix);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, lp) != 0) continue;
-        char path[MRPC_STUDY_PATH_MAX + 300];
-        if (snprintf(path, sizeof path, "%s/%s", st->dir, e->d_name) >= (int)sizeof path) continue;
-        struct stat sb;
-        if (lstat(path, &sb) != 0 || !S_ISREG(sb.st_mode) || sb.st_mtime >= started) continue;
-        if (unlink(path) == 0)
-            mrpc_history_problem(h, "removed %s, a temporary record cache left by an interrupted mrpc-optimize",
-                                 e->d_name);
-    }
-    closedir(d);
+/* Reports a temporary record cache that an mrpc-optimize killed while writing it left behind. */
+static void report_stale_cache(void *ctx, const char *removed) {
+    const char *name = strrchr(removed, '/');
+    mrpc_history_problem(ctx, "removed %s, a temporary record cache left by an interrupted mrpc-optimize",
+                         name ? name + 1 : removed);
 }
 
 /* A cache entry with a metric out of range (a cache from an older build) is read again from HDF5. */
@@ -572,7 +553,9 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     }
     free(rec);
     free_names(names, n);
-    if (update) remove_stale_cache_temps(st, h, started);
+    /* Under the study's lock, by the call about to rewrite the cache: a temporary cache
+     * older than this call belongs to no live writer. */
+    if (update) mrpc_remove_stale_temps(cache_path, (double)started, report_stale_cache, h);
     if (update && (hits != n_cache || hits != n_final)) {
         /* The final records, in file-name order: the cache of the next call. */
         size_t cap = 4096 + n_raw * 4096;

@@ -2,12 +2,12 @@
 #define _GNU_SOURCE /* sched_getaffinity, CPU_COUNT */
 #include "trainer.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "batcher.h"
@@ -72,8 +72,7 @@ typedef struct train_ctx {
     int64_t steps_per_epoch, total_steps;
     mrpc_resume_state progress;  /* steps, evals, best accuracy, time and tokens so far */
     /* periodic checkpoints (rank 0) */
-    int         have_checkpoint;      /* a complete checkpoint of this run is on disk */
-    int64_t     checkpoint_step;      /* ... taken after this many steps */
+    int64_t     checkpoint_step;      /* steps done in the complete checkpoint on disk, -1 when none */
     double      last_checkpoint_time; /* when it was written (or this process started training) */
     mrpc_error  deferred;             /* a record failure while checkpointing, reported at the next step */
     char        checkpoint_note[512]; /* the last checkpoint write failure, "" when none */
@@ -586,7 +585,6 @@ static mrpc_status write_checkpoint(train_ctx *c, int *written, mrpc_error *ckpt
         c->ckstats.written++;
         c->ckstats.seconds += now - t0;
         save_stats(c);
-        c->have_checkpoint = 1;
         c->checkpoint_step = c->progress.steps_done;
         *written = 1;
     }
@@ -612,7 +610,7 @@ static void maybe_checkpoint(train_ctx *c, int epoch_done) {
     if (!due) return;
     mrpc_error ckpt_err = {0}, rec_err = {0};
     int written = 0;
-    double t0 = mrpc_seconds_now();
+    double seconds_before = c->ckstats.seconds;
     if (write_checkpoint(c, &written, &ckpt_err, &rec_err) != MRPC_OK) {
         c->deferred = rec_err;
         return;
@@ -620,7 +618,7 @@ static void maybe_checkpoint(train_ctx *c, int epoch_done) {
     if (written) {
         if (!c->opts->quiet)
             fprintf(stderr, "mrpc-train: %s checkpoint after step %lld written in %.2f s\n", cfg->run_id,
-                    (long long)c->progress.steps_done, mrpc_seconds_now() - t0);
+                    (long long)c->progress.steps_done, c->ckstats.seconds - seconds_before);
         return;
     }
     c->ckstats.failed++;
@@ -629,7 +627,7 @@ static void maybe_checkpoint(train_ctx *c, int epoch_done) {
     mrpc_error_format(&ckpt_err, why, sizeof why);
     snprintf(c->checkpoint_note, sizeof c->checkpoint_note, "after step %lld: %s", (long long)c->progress.steps_done,
              why);
-    if (c->have_checkpoint) snprintf(kept, sizeof kept, "the one after step %lld stays", (long long)c->checkpoint_step);
+    if (c->checkpoint_step >= 0) snprintf(kept, sizeof kept, "the one after step %lld stays", (long long)c->checkpoint_step);
     else snprintf(kept, sizeof kept, "there is no earlier one");
     fprintf(stderr, "mrpc-train: %s warning: the checkpoint after step %lld could not be written (%s); %s, and "
                     "training goes on\n",
@@ -645,7 +643,6 @@ static void maybe_checkpoint(train_ctx *c, int epoch_done) {
  * reopened and cut back to the checkpoint, or marked failed when even that fails.
  */
 static void restore_record(train_ctx *c) {
-    c->have_checkpoint = 1;
     c->checkpoint_step = c->progress.steps_done;
     mrpc_error e = {0};
     if (mrpc_checkpoint_stats_load(c->stats_path, &c->ckstats, &e) != MRPC_OK) {
@@ -684,27 +681,10 @@ static int record_completed(const train_ctx *c) {
     return done;
 }
 
-/* Rank 0: removes temp files of atomic writes of `path` that a killed process left behind. */
-static void remove_stale_temp_files(const char *path) {
-    char dir[MRPC_PATH_MAX + 8];
-    mrpc_str_copy(dir, sizeof dir, path);
-    char *slash = strrchr(dir, '/');
-    const char *base = slash ? slash + 1 : path;
-    if (slash) *slash = '\0';
-    else mrpc_str_copy(dir, sizeof dir, ".");
-    char prefix[MRPC_PATH_MAX + 8];
-    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
-    DIR *d = opendir(dir);
-    if (!d) return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0) continue;
-        char stale[2 * MRPC_PATH_MAX + 24];
-        snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name);
-        if (remove(stale) == 0)
-            fprintf(stderr, "mrpc-train: removed %s, left by a process killed while writing it\n", stale);
-    }
-    closedir(d);
+/* Says which temporary file of a killed process's atomic write was removed. */
+static void report_stale_temp(void *ctx, const char *removed) {
+    (void)ctx;
+    fprintf(stderr, "mrpc-train: removed %s, left by a process killed while writing it\n", removed);
 }
 
 /*
@@ -726,7 +706,7 @@ static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
             what = "the resume checkpoint could not be written";
             char why[700];
             mrpc_error_format(&ckpt_err, why, sizeof why);
-            if (c->have_checkpoint) {
+            if (c->checkpoint_step >= 0) {
                 fprintf(stderr, "mrpc-train: %s stopped at step %lld but %s (%s); the checkpoint after step %lld stays "
                                 "and the run resumes from there\n",
                         c->cfg->run_id, (long long)c->progress.steps_done, what, why, (long long)c->checkpoint_step);
@@ -799,9 +779,13 @@ static mrpc_status give_up(train_ctx *c, mrpc_train_result *result, mrpc_error *
 
 mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mrpc_train_options *opts,
                            mrpc_train_result *result, mrpc_error *err) {
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    const double started_at = (double)wall.tv_sec + 1e-9 * (double)wall.tv_nsec; /* for stale temp files */
     train_ctx ctx;
     train_ctx *c = &ctx;
     memset(c, 0, sizeof *c);
+    c->checkpoint_step = -1;
     c->cfg = cfg;
     c->opts = opts;
     c->dist = dist;
@@ -855,9 +839,11 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     /* The record first, so that anything failing from here on is recorded as failed. */
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
     if (s == MRPC_OK && c->rank == 0) {
-        remove_stale_temp_files(cfg->resume_checkpoint);
-        remove_stale_temp_files(c->stats_path);
-        remove_stale_temp_files(cfg->output); /* a record put back from a checkpoint, killed half-way */
+        /* Temp files older than this process (under the record's lock: no other writer). */
+        mrpc_remove_stale_temps(cfg->resume_checkpoint, started_at, report_stale_temp, NULL);
+        mrpc_remove_stale_temps(c->stats_path, started_at, report_stale_temp, NULL);
+        /* a record put back from a checkpoint by a process killed half-way */
+        mrpc_remove_stale_temps(cfg->output, started_at, report_stale_temp, NULL);
         if (!resuming) remove(c->stats_path); /* counts of an earlier, unrelated attempt */
     }
     if (s != MRPC_OK) {
@@ -959,7 +945,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         if (c->rank == 0) {
             char buf[1024], from[96];
             mrpc_error_format(err, buf, sizeof buf);
-            if (c->have_checkpoint) snprintf(from, sizeof from, "the checkpoint after step %lld", (long long)c->checkpoint_step);
+            if (c->checkpoint_step >= 0) snprintf(from, sizeof from, "the checkpoint after step %lld", (long long)c->checkpoint_step);
             else snprintf(from, sizeof from, "the start (no checkpoint was written yet)");
             fprintf(stderr, "mrpc-train: %s lost a rank or its network at step %lld (%s); the record stays \"running\": "
                             "run the same command to continue from %s\n",

@@ -3,6 +3,7 @@
 #define _DEFAULT_SOURCE
 #include "fsutil.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -113,6 +114,37 @@ mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t si
     }
     mrpc_sync_parent_dir(path); /* durability only: the rename itself succeeded */
     return MRPC_OK;
+}
+
+int mrpc_remove_stale_temps(const char *path, double before, void (*report)(void *ctx, const char *removed),
+                            void *ctx) {
+    char dir[4096];
+    if (strlen(path) >= sizeof dir) return 0;
+    strcpy(dir, path);
+    char *slash = strrchr(dir, '/');
+    const char *base = slash ? path + (slash - dir) + 1 : path;
+    if (!slash) strcpy(dir, ".");
+    else if (slash == dir) dir[1] = '\0';
+    else *slash = '\0';
+    size_t n_base = strlen(base);
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    int removed = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, base, n_base) != 0 || strncmp(e->d_name + n_base, ".tmp.", 5) != 0) continue;
+        char stale[8192];
+        if (snprintf(stale, sizeof stale, "%s/%s", dir, e->d_name) >= (int)sizeof stale) continue;
+        struct stat sb;
+        if (lstat(stale, &sb) != 0 || !S_ISREG(sb.st_mode)) continue;
+        if ((double)sb.st_mtim.tv_sec + 1e-9 * (double)sb.st_mtim.tv_nsec >= before) continue;
+        if (unlink(stale) == 0) {
+            removed++;
+            if (report) report(ctx, stale);
+        }
+    }
+    closedir(d);
+    return removed;
 }
 
 int mrpc_sync_parent_dir(const char *path) {

@@ -28,6 +28,17 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
 mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t size, mrpc_error *err);
 
 /*
+ * Removes the temporary files that an atomic write of `path` leaves when its writer is
+ * killed half-way ("<path>.tmp.*": mrpc_file_write_atomic's and the safetensors
+ * writer's), those last modified before `before` (seconds since the epoch, as
+ * clock_gettime(CLOCK_REALTIME) gives them): a live writer's file is newer than the call
+ * that cleans up. Only regular files go. Calls report(ctx, removed_path) for each one
+ * removed (`report` may be NULL). Returns how many were removed.
+ */
+int mrpc_remove_stale_temps(const char *path, double before, void (*report)(void *ctx, const char *removed),
+                            void *ctx);
+
+/*
  * Makes a rename or creation of `path` durable: fsyncs the directory that holds it
  * (after a power loss or a node's death the file is there under its new name). Best
  * effort on filesystems that cannot sync a directory (returns 0 there); -1 with errno

@@ -1,5 +1,6 @@
 /* test_core.c — status records, strict parsing, random streams, atomic files, safe names. */
 #define _POSIX_C_SOURCE 200809L
+#include <fcntl.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -151,6 +152,24 @@ static void test_files(void) {
     snprintf(sub, sizeof sub, "%s/missing", dir);
     CHECK(mrpc_file_read_all(sub, 0, &data, &size, &err) == MRPC_ERR_IO, "missing file");
     CHECK(strcmp(err.file, sub) == 0, "error names the file");
+    /* Stale temp files of an atomic write: only "<path>.tmp.*", only those older than the cut. */
+    {
+        char target[1200], names[4][1300];
+        snprintf(target, sizeof target, "%s/stale/rec.h5", dir);
+        CHECK_OK(mrpc_mkdir_parent(target, &err), &err);
+        const char *suffix[4] = {".tmp.old", ".tmp.new", "x.tmp.old", ".resume.tmp.old"};
+        for (int k = 0; k < 4; k++) {
+            snprintf(names[k], sizeof names[k], "%s%s", target, suffix[k]);
+            CHECK_OK(mrpc_file_write_atomic(names[k], "x", 1, &err), &err);
+        }
+        struct timespec past[2] = {{1000000000, 0}, {1000000000, 0}};
+        for (int k = 0; k < 4; k++)
+            if (k != 1) CHECK(utimensat(AT_FDCWD, names[k], past, 0) == 0, "backdate %s", names[k]);
+        CHECK(mrpc_remove_stale_temps(target, 1500000000.0, NULL, NULL) == 1, "one stale temp file removed");
+        CHECK(!mrpc_path_exists(names[0]) && mrpc_path_exists(names[1]) && mrpc_path_exists(names[2]) &&
+                  mrpc_path_exists(names[3]),
+              "only the old <path>.tmp.* went; a newer one and other names stay");
+    }
     /* Only regular files: a directory says so; a FIFO is refused at once instead of
      * blocking until a writer comes. */
     snprintf(sub, sizeof sub, "%s/a", dir);
