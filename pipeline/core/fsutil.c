@@ -116,16 +116,29 @@ mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t si
     return MRPC_OK;
 }
 
-int mrpc_remove_stale_temps(const char *path, double before, void (*report)(void *ctx, const char *removed),
-                            void *ctx) {
-    char dir[4096];
-    if (strlen(path) >= sizeof dir) return 0;
-    strcpy(dir, path);
+/*
+ * The directory that holds `path` into dir ("." for a bare name, "/" at the root);
+ * returns the file name part of `path`, or NULL (errno ENAMETOOLONG) when it does not fit.
+ */
+static const char *split_parent(const char *path, char *dir, size_t dir_size) {
+    size_t len = strlen(path);
+    if (len >= dir_size) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    memcpy(dir, path, len + 1);
     char *slash = strrchr(dir, '/');
-    const char *base = slash ? path + (slash - dir) + 1 : path;
     if (!slash) strcpy(dir, ".");
     else if (slash == dir) dir[1] = '\0';
     else *slash = '\0';
+    return slash ? path + (slash - dir) + 1 : path;
+}
+
+int mrpc_remove_stale_temps(const char *path, double before, void (*report)(void *ctx, const char *removed),
+                            void *ctx) {
+    char dir[4096];
+    const char *base = split_parent(path, dir, sizeof dir);
+    if (!base) return 0;
     size_t n_base = strlen(base);
     DIR *d = opendir(dir);
     if (!d) return 0;
@@ -149,16 +162,7 @@ int mrpc_remove_stale_temps(const char *path, double before, void (*report)(void
 
 int mrpc_sync_parent_dir(const char *path) {
     char dir[4096];
-    size_t len = strlen(path);
-    if (len >= sizeof dir) {
-        errno = ENAMETOOLONG;
-        return -1;
-    }
-    memcpy(dir, path, len + 1);
-    char *slash = strrchr(dir, '/');
-    if (!slash) strcpy(dir, ".");
-    else if (slash == dir) dir[1] = '\0';
-    else *slash = '\0';
+    if (!split_parent(path, dir, sizeof dir)) return -1;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd < 0) return -1;
     int rc = fsync(fd);
