@@ -57,7 +57,6 @@ mrpc_status mrpc_resume_write(const char *path, mrpc_model *model, const mrpc_re
         n_items = 4;
     }
     char version[16], hash[32], steps[32], evals[32], best[40], secs[40], csecs[40], tokens[32];
-
     snprintf(version, sizeof version, "%d", MRPC_RESUME_VERSION);
     snprintf(hash, sizeof hash, "%016" PRIx64, state->config_hash);
     snprintf(steps, sizeof steps, "%" PRId64, state->steps_done);

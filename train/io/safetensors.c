@@ -615,19 +615,9 @@ static int out_tensor(out_file *o, const write_plan *p) {
     const float *src = p->item->data;
     size_t n = (size_t)p->n_elems;
     /* Little-endian F32 and U8 are already the file's bytes. */
-    if (p->item->dtype == MRPC_ST_U8 && n > sizeof o->buf) return out_direct(o, p->item->bytes, n);
+    if (p->item->dtype == MRPC_ST_U8)
+        return n > sizeof o->buf ? out_direct(o, p->item->bytes, n) : out_bytes(o, p->item->bytes, n);
     if (!ST_BIG_ENDIAN && p->item->dtype == MRPC_ST_F32 && 4 * n > sizeof o->buf) return out_direct(o, src, 4 * n);
-    if (p->item->dtype == MRPC_ST_U8) {
-        const unsigned char *b = p->item->bytes;
-        for (size_t i = 0; i < n;) {
-            if (o->used == sizeof o->buf && !out_flush(o)) return 0;
-            size_t k = n - i < sizeof o->buf - o->used ? n - i : sizeof o->buf - o->used;
-            memcpy(o->buf + o->used, b + i, k);
-            o->used += k;
-            i += k;
-        }
-        return 1;
-    }
     for (size_t i = 0; i < n;) {
         if (o->used + 4 > sizeof o->buf && !out_flush(o)) return 0;
         size_t room = (sizeof o->buf - o->used) / (p->item->dtype == MRPC_ST_F32 ? 4 : 2);
