@@ -11,7 +11,9 @@
  * validate the configuration and broadcast it (every rank learns of an error and
  * exits together), run, map the outcome to an exit code that the Slurm scripts
  * understand. Exit codes:
- *   0  the run completed and its record says "completed"
+ *   0  the run completed and its record says "completed"; or it paused as pause_after_epoch
+ *      asked (record "paused", resume checkpoint kept: the same command with a larger
+ *      pause_after_epoch, or 0, continues it), or it had already paused there
  *   1  the run failed (record says "failed" with the reason, when it could be written)
  *   2  bad command line or configuration (nothing was written)
  *   3  the run diverged (NaN/inf loss or gradient; record says "diverged")
@@ -69,7 +71,7 @@ static void usage(FILE *out) {
             "  -q, --quiet        no progress lines\n"
             "  --version          print the version\n"
             "\n"
-            "exit codes: 0 completed, 1 failed, 2 bad usage or config, 3 diverged, 4 gave up after\n"
+            "exit codes: 0 completed (or paused as pause_after_epoch asks), 1 failed, 2 bad usage or config, 3 diverged, 4 gave up after\n"
             "too many requeues, 75 interrupted by a signal or a lost rank (rerun to continue from the latest\n"
             "resume checkpoint)\n");
 }
@@ -226,6 +228,7 @@ static int train_main(int argc, char **argv) {
     } else {
         switch (result.outcome) {
         case MRPC_TRAIN_COMPLETED: code = EXIT_COMPLETED; break;
+        case MRPC_TRAIN_PAUSED: code = EXIT_COMPLETED; break;
         case MRPC_TRAIN_DIVERGED: code = EXIT_DIVERGED; break;
         case MRPC_TRAIN_INTERRUPTED: code = EXIT_INTERRUPTED; break;
         case MRPC_TRAIN_GAVE_UP: code = EXIT_GAVE_UP; break;

@@ -23,6 +23,8 @@ mrpc_status mrpc_task_config_from_wave(const char *wave_dir, int64_t task_id, mr
         return s;
     }
     s = mrpc_run_config_load_file(wave.base_config, cfg, err);
+    /* Pausing is the wave's to decide (its pause_after_epoch column), never the base config's. */
+    if (s == MRPC_OK) s = mrpc_run_config_set(cfg, "pause_after_epoch", "0", wave_dir, 0, 0, err);
     if (s == MRPC_OK) s = mrpc_wave_apply_task(&wave, task, cfg, err);
     /* The base config may have changed since the wave was planned: then this run would not be the one planned. */
     if (s == MRPC_OK) s = mrpc_wave_check_fixed(&wave, cfg, err);

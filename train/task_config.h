@@ -13,7 +13,8 @@
 
 /*
  * Fills `cfg` (defaults already set) for row `task_id` of the wave in `wave_dir`: the
- * wave's base config, then the row's hyperparameters, run id, stage and output. The
+ * wave's base config, then the row's hyperparameters (and pause_after_epoch: the row's
+ * column, 0 when the wave has none, whatever the base config says), run id, stage and output. The
  * token cache defaults to <study_dir>/cache so every run of a study shares it. Refuses
  * (MRPC_ERR_INVALID, field fixed_hash) when the base config's fixed settings are no
  * longer those the wave was planned for (mrpc_wave_check_fixed).

@@ -20,6 +20,7 @@
 #include "lr_schedule.h"
 #include "metrics.h"
 #include "model.h"
+#include "rank_hosts.h"
 #include "resume.h"
 #include "runrec.h"
 #include "strutil.h"
@@ -76,8 +77,10 @@ typedef struct train_ctx {
     double      last_checkpoint_time; /* when it was written (or this process started training) */
     mrpc_error  deferred;             /* a record failure while checkpointing, reported at the next step */
     char        checkpoint_note[512]; /* the last checkpoint write failure, "" when none */
+    char        hosts[512];           /* the ranks' distinct hosts, for /@hosts */
     mrpc_checkpoint_stats ckstats;    /* written, failed, seconds, resumes, steps redone (all processes) */
     char        stats_path[MRPC_PATH_MAX + 8]; /* <resume_checkpoint>.stats */
+    int         pause_failed;         /* the pause checkpoint could not be written: run to the end instead */
     double  last_accuracy, last_f1;
     double  last_loss;           /* training loss of the latest step */
     int32_t *predictions;        /* [n_valid] last evaluation, file order */
@@ -342,7 +345,9 @@ static mrpc_status open_record(train_ctx *c, int resuming, mrpc_error *err) {
     mrpc_status s = mrpc_mkdir_parent(cfg->output, err);
     if (s != MRPC_OK) return s;
     if (resuming) {
-        return mrpc_runrec_resume(cfg->output, c->progress.steps_done, c->progress.evals_done, &c->record, err);
+        s = mrpc_runrec_resume(cfg->output, c->progress.steps_done, c->progress.evals_done, &c->record, err);
+        if (s == MRPC_OK) s = mrpc_runrec_set_attr_string(c->record, "hosts", c->hosts, err); /* of this start */
+        return s;
     }
     char host[128] = "unknown";
     if (gethostname(host, sizeof host) != 0) mrpc_str_copy(host, sizeof host, "unknown");
@@ -350,7 +355,20 @@ static mrpc_status open_record(train_ctx *c, int resuming, mrpc_error *err) {
     mrpc_hparam hp[MRPC_RUNREC_MAX_HPARAMS];
     size_t n_hp = mrpc_run_config_hparams(cfg, hp, MRPC_RUNREC_MAX_HPARAMS);
     mrpc_runrec_meta meta = {cfg->run_id, cfg->stage, host, c->n_ranks, cfg->backend, cfg->precision, c->config_yaml};
-    return mrpc_runrec_create(cfg->output, &meta, hp, n_hp, &c->record, err);
+    s = mrpc_runrec_create(cfg->output, &meta, hp, n_hp, &c->record, err);
+    if (s == MRPC_OK) s = mrpc_runrec_set_attr_string(c->record, "hosts", c->hosts, err);
+    return s;
+}
+
+/* The /checkpoints group of the record as it stands (`note` says what became of the checkpoint). */
+static mrpc_runrec_checkpoints checkpoint_summary(const train_ctx *c, int kept, const char *note) {
+    mrpc_runrec_checkpoints ck = {c->cfg->save_strategy,
+                                  !strcmp(c->cfg->save_strategy, "steps")     ? (double)c->cfg->save_steps
+                                  : !strcmp(c->cfg->save_strategy, "minutes") ? c->cfg->save_minutes
+                                                                              : 0.0,
+                                  c->ckstats.written, c->ckstats.failed, c->ckstats.seconds, c->ckstats.resumes,
+                                  c->ckstats.steps_redone, kept, note};
+    return ck;
 }
 
 /* Ends the record with a final status (rank 0). For failures `reason` says why. */
@@ -374,12 +392,7 @@ static void close_record(train_ctx *c, mrpc_run_status status, const char *reaso
              : status == MRPC_RUN_DIVERGED ? "removed: the run diverged (resuming would diverge again)"
                                            : "removed: the run failed (its record is final; a rerun starts from step 0)",
              c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
-    mrpc_runrec_checkpoints ck = {c->cfg->save_strategy,
-                                  !strcmp(c->cfg->save_strategy, "steps")     ? (double)c->cfg->save_steps
-                                  : !strcmp(c->cfg->save_strategy, "minutes") ? c->cfg->save_minutes
-                                                                              : 0.0,
-                                  c->ckstats.written, c->ckstats.failed, c->ckstats.seconds, c->ckstats.resumes,
-                                  c->ckstats.steps_redone, 0, note};
+    mrpc_runrec_checkpoints ck = checkpoint_summary(c, 0, note);
     if (mrpc_runrec_set_checkpoints(c->record, &ck, &local) != MRPC_OK) mrpc_error_print(stderr, "mrpc-train", &local);
     mrpc_status s = mrpc_runrec_finish(c->record, status, reason, with_summary ? &sum : NULL, &local);
     c->record = NULL;
@@ -387,6 +400,50 @@ static void close_record(train_ctx *c, mrpc_run_status status, const char *reaso
         mrpc_error_print(stderr, "mrpc-train", &local);
         if (err && err->status == MRPC_OK) *err = local;
     }
+}
+
+/*
+ * Rank 0 after a lost rank (or network): the record says failed, why, and that the
+ * failure was the cluster's (/@failure = "lost_rank"); the checkpoint is kept, so that
+ * starting the run again resumes from it (readers treat such a record as one to retry).
+ */
+static void lost_rank_record(train_ctx *c, const mrpc_error *err) {
+    char buf[600], from[96], reason[900];
+    mrpc_error_format(err, buf, sizeof buf);
+    if (c->checkpoint_step >= 0) snprintf(from, sizeof from, "the checkpoint after step %lld", (long long)c->checkpoint_step);
+    else snprintf(from, sizeof from, "the start (no checkpoint was written yet)");
+    snprintf(reason, sizeof reason, "lost a rank or its network at step %lld (%s); the run continues from %s when "
+             "started again", (long long)c->progress.steps_done, buf, from);
+    fprintf(stderr, "mrpc-train: %s %s\n", c->cfg->run_id, reason);
+    if (!c->record) return;
+    mrpc_error local = {0};
+    char note[1024];
+    snprintf(note, sizeof note, "kept: a rank was lost, the run resumes from the checkpoint%s%s",
+             c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
+    mrpc_runrec_checkpoints ck = checkpoint_summary(c, c->checkpoint_step >= 0, note);
+    mrpc_status s = mrpc_runrec_set_attr_string(c->record, "failure", "lost_rank", &local);
+    if (s == MRPC_OK) s = mrpc_runrec_set_checkpoints(c->record, &ck, &local);
+    if (s == MRPC_OK) s = mrpc_runrec_finish(c->record, MRPC_RUN_FAILED, reason, NULL, &local);
+    else mrpc_runrec_abandon(c->record); /* the record stays "running": also retried */
+    c->record = NULL;
+    if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-train", &local);
+}
+
+/* The stop watch's probe (dist.h): whether a stop signal has come. */
+static int stop_probe(const void *stop) { return mrpc_stop_signals_requested(stop) != 0; }
+
+/* Seconds a collective may wait after a stop signal before the peers count as lost: three
+ * times the slowest step so far (a step that waited for rank 0's checkpoint write counts
+ * it), at least 3 s plus rank 0's first checkpoint write at 100 MB/s (parameters and two
+ * moments), at most 20 s, so that it ends before Slurm's SIGKILL (KillWait: 30 s by
+ * default). Wrongly seeing a lost rank costs little: the run is then retried from its
+ * latest checkpoint instead of the stop's. */
+static double stop_grace(const train_ctx *c, double slowest) {
+    size_t n = 0;
+    mrpc_model_slab(c->model, MRPC_SLAB_PARAMS, &n);
+    double floor = 3.0 + 3.0 * (double)n * sizeof(float) / 1e8;
+    double g = 3.0 * slowest > floor ? 3.0 * slowest : floor;
+    return g > 20.0 ? 20.0 : g;
 }
 
 /* ---- the loop ----------------------------------------------------------------------- */
@@ -681,6 +738,88 @@ static int record_completed(const train_ctx *c) {
     return done;
 }
 
+/* ---- pausing at a rung boundary (pause_after_epoch) ----------------------------------- */
+
+/* The epoch after which this run pauses: pause_after_epoch when 0 < it < num_epochs, else 0 (to the end). */
+static int64_t pause_epoch(const train_ctx *c) {
+    int64_t k = c->cfg->pause_after_epoch;
+    return k > 0 && k < c->cfg->num_epochs ? k : 0;
+}
+
+/* Rank 0: the epoch after which the record at the output says this run paused; 0 when it does not. */
+static int64_t record_paused_epoch(const train_ctx *c) {
+    mrpc_runrec rec;
+    if (mrpc_runrec_read(c->cfg->output, MRPC_RUNREC_READ_ATTRS_ONLY, &rec, NULL) != MRPC_OK) return 0;
+    int64_t p = rec.status == MRPC_RUN_PAUSED && strcmp(rec.run_id, c->cfg->run_id) == 0 ? rec.paused_epoch : 0;
+    mrpc_runrec_clear(&rec);
+    return p;
+}
+
+/*
+ * 1 when the run stands at an epoch boundary at or after its pause epoch (that epoch's
+ * evaluation done: a checkpoint is only ever taken after it) and before its end. A run
+ * resumed past the pause epoch (a stop checkpoint, then a smaller pause_after_epoch)
+ * pauses at the next boundary.
+ */
+static int pause_due(const train_ctx *c) {
+    int64_t k = pause_epoch(c), s = c->progress.steps_done;
+    if (k == 0 || c->pause_failed) return 0;
+    return s >= k * c->steps_per_epoch && s % c->steps_per_epoch == 0 && s < c->total_steps;
+}
+
+/*
+ * Pauses the run where it stands (every rank): rank 0 writes the resume checkpoint (the
+ * record flushed and copied into it), then ends the record as "paused" after this epoch
+ * with the checkpoint kept (/checkpoints@kept = 1). A checkpoint that cannot be written
+ * means the run could not continue later: it does not pause, says so, and trains on to the
+ * end. Sets *paused; returns the record's failure (agreed by every rank).
+ */
+static mrpc_status pause_run(train_ctx *c, int *paused, mrpc_error *err) {
+    *paused = 0;
+    const int64_t epoch = c->progress.steps_done / c->steps_per_epoch;
+    mrpc_status s = MRPC_OK;
+    int written = 0;
+    if (c->rank == 0) {
+        mrpc_error ckpt_err = {0};
+        s = write_checkpoint(c, &written, &ckpt_err, err);
+        if (s == MRPC_OK && !written) {
+            char why[400];
+            mrpc_error_format(&ckpt_err, why, sizeof why);
+            c->ckstats.failed++;
+            save_stats(c);
+            snprintf(c->checkpoint_note, sizeof c->checkpoint_note, "pausing after epoch %lld: %s", (long long)epoch,
+                     why);
+            fprintf(stderr, "mrpc-train: %s warning: cannot pause after epoch %lld: the resume checkpoint could not be "
+                            "written (%s); the run goes on to the end instead\n",
+                    c->cfg->run_id, (long long)epoch, why);
+        }
+    }
+    s = mrpc_dist_agree(c->dist, s, err);
+    if (s == MRPC_OK) s = mrpc_dist_bcast(c->dist, &written, sizeof written, 0, err);
+    if (s != MRPC_OK) return s;
+    if (!written) {
+        c->pause_failed = 1;
+        return MRPC_OK;
+    }
+    if (c->rank == 0) {
+        char reason[128], note[1024];
+        snprintf(reason, sizeof reason, "paused after epoch %lld of %lld", (long long)epoch,
+                 (long long)c->cfg->num_epochs);
+        snprintf(note, sizeof note, "kept: the run paused after epoch %lld (pause_after_epoch); started again with a "
+                                    "larger pause_after_epoch or 0 it continues from here%s%s",
+                 (long long)epoch, c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
+        mrpc_runrec_checkpoints ck = checkpoint_summary(c, 1, note);
+        s = mrpc_runrec_set_checkpoints(c->record, &ck, err);
+        if (s == MRPC_OK) {
+            s = mrpc_runrec_pause(c->record, epoch, reason, err);
+            c->record = NULL; /* freed, even on failure */
+        }
+    }
+    s = mrpc_dist_agree(c->dist, s, err);
+    *paused = s == MRPC_OK;
+    return s;
+}
+
 /* Says which temporary file of a killed process's atomic write was removed. */
 static void report_stale_temp(void *ctx, const char *removed) {
     (void)ctx;
@@ -812,6 +951,27 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     /* A resume checkpoint beside the record means this run was interrupted: rank 0
      * reads where it stood (metadata only), everyone follows. */
     int resuming = 0, finished = 0;
+    /* A run that paused after epoch P and is asked to pause there or earlier: nothing to do. */
+    int64_t already = 0;
+    if (s == MRPC_OK && c->rank == 0 && mrpc_path_exists(cfg->output)) {
+        int64_t p = record_paused_epoch(c);
+        if (p > 0 && pause_epoch(c) > 0 && pause_epoch(c) <= p) already = p;
+        else if (p > 0 && !mrpc_path_exists(cfg->resume_checkpoint))
+            fprintf(stderr, "mrpc-train: %s had paused after epoch %lld but its resume checkpoint %s is gone (cleaned "
+                            "up?): training again from the start\n",
+                    cfg->run_id, (long long)p, cfg->resume_checkpoint);
+    }
+    if (s == MRPC_OK) s = mrpc_dist_bcast(dist, &already, sizeof already, 0, err);
+    if (s == MRPC_OK && already > 0) {
+        if (c->rank == 0) {
+            fprintf(stderr, "mrpc-train: %s is already paused after epoch %lld (record %s); nothing to do: run it "
+                            "with pause_after_epoch 0 or larger than %lld to continue\n",
+                    cfg->run_id, (long long)already, cfg->output, (long long)already);
+        }
+        result->outcome = MRPC_TRAIN_PAUSED;
+        free_ctx(c);
+        return MRPC_OK;
+    }
     if (s == MRPC_OK && c->rank == 0 && mrpc_path_exists(cfg->resume_checkpoint) && mrpc_path_exists(cfg->output)) {
         mrpc_resume_state expect = c->progress;
         s = mrpc_resume_read_state(cfg->resume_checkpoint, &expect, &c->progress, err);
@@ -837,6 +997,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     }
 
     /* The record first, so that anything failing from here on is recorded as failed. */
+    if (s == MRPC_OK) s = mrpc_rank_hosts(dist, c->hosts, sizeof c->hosts, err);
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
     if (s == MRPC_OK && c->rank == 0) {
         /* Temp files older than this process (under the record's lock: no other writer). */
@@ -887,9 +1048,17 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     double start = mrpc_seconds_now() - c->progress.train_seconds;
     c->last_checkpoint_time = mrpc_seconds_now();
     double last_print = mrpc_seconds_now();
-    int stop = 0, diverged = 0;
+    int stop = 0, diverged = 0, paused = 0;
     mrpc_status run = MRPC_OK;
+    double slowest = 0.0; /* slowest step (with its evaluation and checkpoint) so far */
+    mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest));
     while (run == MRPC_OK && !stop && !diverged && c->progress.steps_done < c->total_steps) {
+        if (pause_due(c)) { /* after the pause epoch's evaluation (or resumed there) */
+            mrpc_dist_watch_stop(dist, NULL, NULL, 0.0); /* rank 0 writes the checkpoint while the others wait */
+            run = pause_run(c, &paused, err);
+            if (run != MRPC_OK || paused) break;
+            mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest)); /* it could not: train on */
+        }
         int64_t epoch = c->progress.steps_done / c->steps_per_epoch;
         int64_t step_in_epoch = c->progress.steps_done % c->steps_per_epoch;
         double t0 = mrpc_seconds_now();
@@ -921,9 +1090,13 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
             run = mrpc_dist_agree(dist, rs, err);
             if (run != MRPC_OK) break;
         }
-        if (!stop) maybe_checkpoint(c, epoch_done);
+        if (!stop && !pause_due(c)) maybe_checkpoint(c, epoch_done); /* a pause writes its own */
         c->progress.train_seconds = mrpc_seconds_now() - start;
         double now = mrpc_seconds_now();
+        if (now - t0 > slowest) {
+            slowest = now - t0;
+            mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest));
+        }
         if (!opts->quiet && c->rank == 0 && (now - last_print >= cfg->progress_seconds || c->progress.steps_done == 1)) {
             double tps = c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : 0;
             double lr = mrpc_lr_linear_at_update(cfg->learning_rate, c->progress.steps_done, cfg->warmup_steps,
@@ -932,6 +1105,8 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
             last_print = now;
         }
     }
+    /* Stopping: rank 0 writes the checkpoint while the others wait for it, as long as it takes. */
+    if (stop) mrpc_dist_watch_stop(dist, NULL, NULL, 0.0);
     c->progress.train_seconds = mrpc_seconds_now() - start;
     result->steps_done = c->progress.steps_done;
     result->train_seconds = c->progress.train_seconds;
@@ -939,20 +1114,11 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : NAN;
 
     if (run == MRPC_ERR_MPI) {
-        /* A rank or the network was lost: the cluster's failure, not this run's. The record
-         * stays "running" and the latest checkpoint stays, so the same command (or the
-         * study's retry) continues from it; exit 75 as for a stop. */
-        if (c->rank == 0) {
-            char buf[1024], from[96];
-            mrpc_error_format(err, buf, sizeof buf);
-            if (c->checkpoint_step >= 0) snprintf(from, sizeof from, "the checkpoint after step %lld", (long long)c->checkpoint_step);
-            else snprintf(from, sizeof from, "the start (no checkpoint was written yet)");
-            fprintf(stderr, "mrpc-train: %s lost a rank or its network at step %lld (%s); the record stays \"running\": "
-                            "run the same command to continue from %s\n",
-                    cfg->run_id, (long long)c->progress.steps_done, buf, from);
-            mrpc_runrec_abandon(c->record);
-            c->record = NULL;
-        }
+        /* A rank or the network was lost: the cluster's failure, not this run's. Rank 0 (when
+         * it is the survivor) marks the record failed with the reason and /@failure
+         * "lost_rank", and keeps the latest checkpoint: the same command, or the study's
+         * retry, continues from it. Exit 75 as for a stop. */
+        if (c->rank == 0) lost_rank_record(c, err);
         result->outcome = MRPC_TRAIN_INTERRUPTED;
         free_ctx(c);
         return MRPC_OK;
@@ -963,6 +1129,17 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         close_record(c, MRPC_RUN_FAILED, buf, 0, NULL);
         result->outcome = MRPC_TRAIN_FAILED;
         remove_checkpoint(c);
+        free_ctx(c);
+        return MRPC_OK;
+    }
+    if (paused) {
+        result->outcome = MRPC_TRAIN_PAUSED;
+        if (c->rank == 0 && !opts->quiet) {
+            fprintf(stderr, "mrpc-train: %s paused after epoch %lld of %lld (pause_after_epoch); record %s, resume "
+                            "checkpoint %s kept: run it again with pause_after_epoch 0 or larger to continue\n",
+                    cfg->run_id, (long long)(c->progress.steps_done / c->steps_per_epoch), (long long)cfg->num_epochs,
+                    cfg->output, cfg->resume_checkpoint);
+        }
         free_ctx(c);
         return MRPC_OK;
     }

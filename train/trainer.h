@@ -12,7 +12,12 @@
  * (sharded over ranks) and appends the metrics; finally writes the predictions, the
  * summary and the status. A NaN or infinite loss or gradient ends the run as
  * "diverged"; a stop request (signal) writes a resume checkpoint and ends it as
- * interrupted; any other failure leaves status "failed" with the reason.
+ * interrupted; any other failure leaves status "failed" with the reason. With
+ * pause_after_epoch K (0 < K < num_epochs) the run stops after epoch K's evaluation: it
+ * writes its resume checkpoint, keeps it, and ends the record as "paused" with
+ * /@paused_epoch K. The same run started again with pause_after_epoch 0 or > K resumes
+ * from that checkpoint and its record ends as an uninterrupted run's would (bit for
+ * bit); started again with 1..K it does nothing (already paused).
  */
 #ifndef MRPC_TRAINER_H
 #define MRPC_TRAINER_H
@@ -28,7 +33,9 @@ typedef enum mrpc_train_outcome {
     MRPC_TRAIN_FAILED,      /* record says "failed" with a reason (when it could be written) */
     MRPC_TRAIN_DIVERGED,    /* record says "diverged" */
     MRPC_TRAIN_INTERRUPTED, /* resume checkpoint written; record still "running" */
-    MRPC_TRAIN_GAVE_UP      /* requeued too many times; record says "failed" */
+    MRPC_TRAIN_GAVE_UP,     /* requeued too many times; record says "failed" */
+    MRPC_TRAIN_PAUSED       /* stopped after epoch pause_after_epoch (or was already paused there): record says
+                               "paused", resume checkpoint kept; exit 0 */
 } mrpc_train_outcome;
 
 typedef struct mrpc_train_options {

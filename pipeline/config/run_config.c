@@ -19,6 +19,7 @@
 #define XMIN MRPC_CONFIG_MIN_EXCLUSIVE
 #define XMAX MRPC_CONFIG_MAX_EXCLUSIVE
 #define CKPT MRPC_CONFIG_FROM_CHECKPOINT
+#define CTRL MRPC_CONFIG_CONTROL
 #define BIG 1e18
 
 /*
@@ -72,6 +73,10 @@ static const mrpc_config_key schema[] = {
      F(save_steps)},
     {"save_minutes", MRPC_CONFIG_FLOAT, XMIN, 0, 1e6, "10", NULL,
      "minutes of training between checkpoints (save_strategy: minutes)", F(save_minutes)},
+    {"pause_after_epoch", MRPC_CONFIG_INT, CTRL, 0, 100000, "0", NULL,
+     "stop after this epoch's evaluation with the resume checkpoint kept and the record \"paused\"; the same run "
+     "started again with a larger value (or 0) continues from there, bit for bit (0 = run to the end; not part of "
+     "the run's settings)", F(pause_after_epoch)},
     {"backend", MRPC_CONFIG_ENUM, 0, 0, 0, "cpu", "cpu|cuda", "compute backend", F(backend)},
     {"precision", MRPC_CONFIG_ENUM, 0, 0, 0, "fp32", "fp32|bf16",
      "matmul precision; bf16 keeps fp32 master weights and optimizer state", F(precision)},
@@ -543,6 +548,7 @@ static void sb_quoted(mrpc_strbuf *sb, const char *s) {
 }
 
 static void write_key(mrpc_strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_key *key, int indent, int with_docs) {
+    if (!with_docs && (key->flags & MRPC_CONFIG_CONTROL)) return; /* not part of the recorded run */
     const char *dot = strrchr(key->name, '.');
     const char *leaf = dot ? dot + 1 : key->name;
     char text[MRPC_PATH_MAX];

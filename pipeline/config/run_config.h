@@ -65,6 +65,7 @@ typedef struct mrpc_run_config {
     char    save_strategy[8];                /* "no" | "epoch" | "steps" | "minutes": periodic checkpoints */
     int64_t save_steps;                      /* steps between checkpoints (save_strategy "steps") */
     double  save_minutes;                    /* minutes between checkpoints (save_strategy "minutes") */
+    int64_t pause_after_epoch;               /* stop "paused" after this epoch's evaluation, 0 = run to the end */
     char    backend[8];                      /* "cpu" | "cuda" */
     char    precision[8];                    /* "fp32" | "bf16" */
     int64_t threads;                         /* 0 = all cores of this process */
@@ -107,7 +108,12 @@ enum {
     MRPC_CONFIG_HPARAM = 1 << 0,          /* written to /hparams of the run record */
     MRPC_CONFIG_FROM_CHECKPOINT = 1 << 1, /* default comes from the checkpoint's config.json */
     MRPC_CONFIG_MIN_EXCLUSIVE = 1 << 2,   /* value must be > min (else >= min) */
-    MRPC_CONFIG_MAX_EXCLUSIVE = 1 << 3    /* value must be < max (else <= max) */
+    MRPC_CONFIG_MAX_EXCLUSIVE = 1 << 3,   /* value must be < max (else <= max) */
+    /* A control of this invocation, not a setting of the run (pause_after_epoch): never a
+     * hyperparameter, left out of the recorded config (mrpc_run_config_to_yaml without docs)
+     * and so of the resume checkpoint's config hash, so the same run may be started again
+     * with another value; allowed as a column of a wave's tasks.tsv. */
+    MRPC_CONFIG_CONTROL = 1 << 4
 };
 
 /* One schema entry. */
@@ -163,7 +169,9 @@ mrpc_status mrpc_run_config_finalize(mrpc_run_config *cfg, double ckpt_dropout, 
 
 /*
  * Writes the whole config as YAML (nested sections, every key, a comment with the doc
- * line when `with_docs`) into a new malloc'd string (*out; caller frees).
+ * line when `with_docs`) into a new malloc'd string (*out; caller frees). Without docs it
+ * is the run's recorded config (/@config, the resume checkpoint's hash): keys flagged
+ * MRPC_CONFIG_CONTROL are left out.
  */
 mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, char **out, mrpc_error *err);
 

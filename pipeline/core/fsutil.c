@@ -116,6 +116,17 @@ mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t si
     return MRPC_OK;
 }
 
+mrpc_status mrpc_file_write_text_if_changed(const char *path, const char *text, mrpc_error *err) {
+    char *old = NULL;
+    size_t old_size = 0;
+    size_t n = strlen(text);
+    mrpc_status r = MRPC_OK;
+    if (mrpc_file_read_all(path, n + 1, &old, &old_size, NULL) != MRPC_OK || old_size != n || memcmp(old, text, n) != 0)
+        r = mrpc_file_write_atomic(path, text, n, err);
+    free(old);
+    return r;
+}
+
 /*
  * The directory that holds `path` into dir ("." for a bare name, "/" at the root);
  * returns the file name part of `path`, or NULL (errno ENAMETOOLONG) when it does not fit.

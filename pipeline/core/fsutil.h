@@ -27,6 +27,10 @@ mrpc_status mrpc_file_read_all(const char *path, size_t max_size, char **out_dat
 /* Writes `size` bytes to `path` atomically (temp file, fsync, rename). */
 mrpc_status mrpc_file_write_atomic(const char *path, const void *data, size_t size, mrpc_error *err);
 
+/* Writes the NUL-terminated `text` to `path` atomically unless the file already holds
+ * exactly that text (a summary rewritten by every call keeps its time stamp). */
+mrpc_status mrpc_file_write_text_if_changed(const char *path, const char *text, mrpc_error *err);
+
 /*
  * Removes the temporary files that an atomic write of `path` leaves when its writer is
  * killed half-way ("<path>.tmp.*": mrpc_file_write_atomic's and the safetensors

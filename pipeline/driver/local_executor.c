@@ -12,19 +12,43 @@
 
 #include "fsutil.h"
 #include "process.h"
+#include "strutil.h"
 #include "runrec.h"
 #include "wave.h"
 
-/* 1 when the task's record exists and has a final status (nothing left to run). */
-static int task_is_final(const mrpc_wave *w, const mrpc_wave_task *t) {
+/* The task's pause_after_epoch column (0 when the wave has none: run to the end). */
+static int64_t task_pause_after(const mrpc_wave *w, const mrpc_wave_task *t) {
+    int64_t k = 0;
+    for (size_t c = 0; c < w->n_keys; c++)
+        if (strcmp(w->keys[c], "pause_after_epoch") == 0 && !mrpc_parse_i64(t->values[c], &k)) k = 0;
+    return k;
+}
+
+/* The status of the task's record: 1 and *rec_status when it is readable, else 0. */
+static int task_record_status(const mrpc_wave *w, const mrpc_wave_task *t, mrpc_run_status *rec_status,
+                              int64_t *paused_epoch) {
     char path[2 * MRPC_WAVE_PATH_MAX];
     snprintf(path, sizeof path, "%s/%s", w->study_dir, t->output);
     if (!mrpc_path_exists(path)) return 0;
     mrpc_runrec rec;
-    if (mrpc_runrec_read(path, 0, &rec, NULL) != MRPC_OK) return 0;
-    int final = rec.status != MRPC_RUN_RUNNING;
+    if (mrpc_runrec_read(path, MRPC_RUNREC_READ_ATTRS_ONLY, &rec, NULL) != MRPC_OK) return 0;
+    *rec_status = rec.status;
+    *paused_epoch = rec.paused_epoch;
     mrpc_runrec_clear(&rec);
-    return final;
+    return 1;
+}
+
+/* 1 when the task's record exists and has a final status for this task (nothing left to run):
+ * a paused record is final unless the task pauses later or runs to the end (a promotion). */
+static int task_is_final(const mrpc_wave *w, const mrpc_wave_task *t) {
+    mrpc_run_status st = MRPC_RUN_RUNNING;
+    int64_t paused = 0;
+    if (!task_record_status(w, t, &st, &paused)) return 0;
+    if (st == MRPC_RUN_PAUSED) {
+        int64_t k = task_pause_after(w, t);
+        return k > 0 && k <= paused;
+    }
+    return st != MRPC_RUN_RUNNING;
 }
 
 typedef struct running_task {
@@ -113,12 +137,18 @@ mrpc_status mrpc_local_run_wave(const char *wave_dir, const mrpc_local_options *
         for (int i = 0; i < jobs; i++) {
             if (running[i].pid != done) continue;
             int code = mrpc_process_exit_code(status);
-            count_exit(result, code);
+            /* Exit 0 with a paused record: done for this wave (paused at its rung), not completed. */
+            const mrpc_wave_task *pt = mrpc_wave_task_by_id(&w, running[i].task_id);
+            mrpc_run_status rst = MRPC_RUN_RUNNING;
+            int64_t pe = 0;
+            int paused = code == 0 && pt && task_record_status(&w, pt, &rst, &pe) && rst == MRPC_RUN_PAUSED;
+            if (paused) result->paused++;
+            else count_exit(result, code);
             if (!opts->quiet) {
                 const mrpc_wave_task *t = mrpc_wave_task_by_id(&w, running[i].task_id);
                 fprintf(stderr, "mrpc-pipeline: %s %s task %lld (%s): %s\n", w.stage, code == 0 ? "done" : "ended",
                         (long long)running[i].task_id, t ? t->run_id : "?",
-                        code == 0 ? "completed" : code == 3 ? "diverged" : code == 75 ? "interrupted"
+                        paused ? "paused" : code == 0 ? "completed" : code == 3 ? "diverged" : code == 75 ? "interrupted"
                                                                           : code > 128 ? "killed by a signal" : "failed");
             }
             running[i].pid = 0;

@@ -5,7 +5,10 @@
  *
  * Tasks whose run record already has a final status are skipped, so running a wave
  * again (after the pipeline was stopped) only does what is left; a task interrupted
- * earlier resumes from its checkpoint. A stop request (SIGINT/SIGTERM to the driver) is
+ * earlier resumes from its checkpoint. A record that says "paused" is final for a task
+ * that pauses at that epoch or earlier (pause_after_epoch column); a task that pauses
+ * later or not at all (a promotion) runs and continues it from its checkpoint. A task
+ * that exits 0 leaving a paused record counts as paused, not completed. A stop request (SIGINT/SIGTERM to the driver) is
  * passed on to the running trainers, which checkpoint and exit.
  */
 #ifndef MRPC_DRIVER_LOCAL_EXECUTOR_H
@@ -23,9 +26,10 @@ typedef struct mrpc_local_options {
     const volatile sig_atomic_t *stop_requested; /* may be NULL */
 } mrpc_local_options;
 
-/* What happened to the tasks of the wave (interrupted: exit 75, or killed by a signal). */
+/* What happened to the tasks of the wave (interrupted: exit 75, or killed by a signal; paused: exit 0
+ * with a "paused" record, done for this wave). */
 typedef struct mrpc_local_result {
-    int n_tasks, skipped, completed, failed, diverged, interrupted;
+    int n_tasks, skipped, completed, failed, diverged, interrupted, paused;
 } mrpc_local_result;
 
 /* Runs the wave in `wave_dir`. Returns an error only when the wave cannot be read or a

@@ -47,8 +47,9 @@ static void usage(FILE *out) {
             "usage: mrpc-pipeline run [STUDY.yaml] [--jobs N] [--threads N] [--no-report]\n"
             "       mrpc-pipeline init [DIR]\n"
             "\n"
-            "run    the study's stages (sensitivity, grid, bayes) with local processes: mrpc-optimize plans\n"
-            "       each wave, mrpc-train runs its tasks, mrpc-analyze writes the report at the end.\n"
+            "run    the study's stages (sensitivity, grid, bayes, confirm) with local processes: mrpc-optimize\n"
+            "       plans each wave, mrpc-train runs its tasks, mrpc-analyze writes the report at the end.\n"
+            "       STUDY may also be a W&B sweep file (method:, metric:, run_cap:, parameters:).\n"
             "       Without STUDY: studies/default/study.yaml (written by init when missing).\n"
             "       --jobs N     tasks at once (default: cores / threads per run)\n"
             "       --threads N  threads per run (default: the base config's)\n"
@@ -150,8 +151,8 @@ static int run_one_wave(const char *wave_dir, int jobs, int threads, const char 
         mrpc_error_print(stderr, "mrpc-pipeline", err);
         return 1;
     }
-    fprintf(stderr, "mrpc-pipeline: wave done: %d tasks, %d completed, %d failed, %d diverged, %d skipped%s\n",
-            r.n_tasks, r.completed, r.failed, r.diverged, r.skipped,
+    fprintf(stderr, "mrpc-pipeline: wave done: %d tasks, %d completed, %d paused, %d failed, %d diverged, %d skipped%s\n",
+            r.n_tasks, r.completed, r.paused, r.failed, r.diverged, r.skipped,
             r.interrupted ? (stop_requested_ ? " (some interrupted)"
                                              : " (some ended without a final record: retried by a later wave)")
                           : "");
@@ -303,7 +304,8 @@ static int run_rounds(const char *study, const char *study_dir, const char *bind
     if (!report) return 0;
     char out_dir[1100];
     snprintf(out_dir, sizeof out_dir, "%s/report", study_dir);
-    char *argv[] = {analyze, (char *)study_dir, "--out", out_dir, NULL};
+    /* The study file, not its directory: a study file may have another name than study.yaml (a W&B sweep). */
+    char *argv[] = {analyze, (char *)study, "--out", out_dir, NULL};
     pid_t pid;
     if (mrpc_process_start(argv, NULL, NULL, &pid, &err) != MRPC_OK) {
         mrpc_error_print(stderr, "mrpc-pipeline", &err);

@@ -12,6 +12,7 @@ const char *mrpc_run_status_str(mrpc_run_status status) {
     case MRPC_RUN_COMPLETED: return "completed";
     case MRPC_RUN_FAILED: return "failed";
     case MRPC_RUN_DIVERGED: return "diverged";
+    case MRPC_RUN_PAUSED: return "paused";
     default: return "unknown";
     }
 }

@@ -70,10 +70,12 @@ typedef enum mrpc_run_status {
     MRPC_RUN_COMPLETED,   /* "completed" */
     MRPC_RUN_FAILED,      /* "failed": see status_reason */
     MRPC_RUN_DIVERGED,    /* "diverged": NaN/inf loss or gradient */
+    MRPC_RUN_PAUSED,      /* "paused": stopped on purpose after epoch /@paused_epoch (pause_after_epoch), its
+                             resume checkpoint kept; not completed, not failed: the same run continues later */
     MRPC_RUN_STATUS_COUNT
 } mrpc_run_status;
 
-/* "running", "completed", "failed", "diverged"; "unknown" for any other value. Never NULL. */
+/* "running", "completed", "failed", "diverged", "paused"; "unknown" for any other value. Never NULL. */
 const char *mrpc_run_status_str(mrpc_run_status status);
 /* Parses the strings above (exact, lower case); returns 1 and sets *out (when not NULL)
  * on success, 0 for anything else including NULL. */
@@ -234,6 +236,19 @@ mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, co
                                const mrpc_runrec_summary *summary, mrpc_error *err);
 
 /*
+ * Ends this process's part of a run that pauses at a rung boundary (pause_after_epoch):
+ * writes the buffered train entries, /@paused_epoch (int64, >= 1: the epochs done and
+ * evaluated), end_time and status_reason (e.g. "paused after epoch 1 of 3"), flushes, and
+ * last writes status "paused", flushes again and closes; frees `w`. No /summary: the run
+ * is not finished. The caller writes its resume checkpoint first (and /checkpoints with
+ * kept = 1); the same run started again resumes from it (mrpc_runrec_resume removes
+ * /@paused_epoch). Write failures are handled as in mrpc_runrec_finish (the record then
+ * says "failed" or "running"). paused_epoch < 1 gives MRPC_ERR_INVALID and closes the
+ * record as "running"; NULL gives MRPC_ERR_INVALID.
+ */
+mrpc_status mrpc_runrec_pause(mrpc_runrec_writer *w, int64_t paused_epoch, const char *reason, mrpc_error *err);
+
+/*
  * Closes without setting a final status (the file keeps "running"), after writing the
  * buffered train entries (best effort: errors are ignored). Frees `w`. NULL is fine.
  */
@@ -248,7 +263,11 @@ enum {
     /* The attributes of the root, /hparams and /summary alone, without the config text:
      * no dataset is opened, so the layout of the series is not checked (about a third of
      * the cost of a plain read; the optimizer's history). Not with the other flags. */
-    MRPC_RUNREC_READ_ATTRS_ONLY  = 1 << 2
+    MRPC_RUNREC_READ_ATTRS_ONLY  = 1 << 2,
+    /* The attributes as with MRPC_RUNREC_READ_ATTRS_ONLY (no config text) and the /eval
+     * series (checked), without opening /train: the learning curve of a run (the
+     * optimizer's history, rungs of successive halving). Not with the other flags. */
+    MRPC_RUNREC_READ_EVAL        = 1 << 3
 };
 
 /*
@@ -263,10 +282,15 @@ typedef struct mrpc_runrec {
     char            run_id[160];
     char            stage[32];
     mrpc_run_status status;
+    int64_t         paused_epoch; /* /@paused_epoch of a "paused" record (>= 1); 0 for every other status */
     char            status_reason[512];
     char            start_time[32];
     char            end_time[32];
     char            host[128];
+    char            hosts[512];   /* /@hosts: the distinct hosts of the ranks of the latest start; "" in older records */
+    char            failure[32];  /* /@failure: "lost_rank" for a failed run the cluster failed (retryable); "" otherwise */
+    int64_t         resumes;      /* /checkpoints@resumes: times the run continued from a checkpoint (0 when absent) */
+    int64_t         steps_redone; /* /checkpoints@steps_redone (0 when absent) */
     int             n_ranks;
     char            backend[16];
     char            precision[16];
@@ -315,7 +339,7 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
 /* Frees the arrays of `rec` and clears it. NULL is fine. */
 void mrpc_runrec_clear(mrpc_runrec *rec);
 
-/* 1 when rec->status is completed and the summary is present; else 0. */
+/* 1 when rec->status is completed and the summary is present; else 0 (also for "paused"). */
 int mrpc_runrec_is_completed(const mrpc_runrec *rec);
 
 /* Finds a hyperparameter by name; NULL when absent. */

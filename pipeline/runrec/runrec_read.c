@@ -69,12 +69,15 @@ static mrpc_status read_root(reader *r) {
     if ((st = read_str_field(r, "start_time", 1, rec->start_time, sizeof rec->start_time)) != MRPC_OK) return st;
     if ((st = read_str_field(r, "end_time", 0, rec->end_time, sizeof rec->end_time)) != MRPC_OK) return st;
     if ((st = read_str_field(r, "host", 1, rec->host, sizeof rec->host)) != MRPC_OK) return st;
+    if ((st = read_str_field(r, "hosts", 0, rec->hosts, sizeof rec->hosts)) != MRPC_OK) return st;
+    if ((st = read_str_field(r, "failure", 0, rec->failure, sizeof rec->failure)) != MRPC_OK) return st;
     if ((st = read_str_field(r, "backend", 1, rec->backend, sizeof rec->backend)) != MRPC_OK) return st;
     if ((st = read_str_field(r, "precision", 1, rec->precision, sizeof rec->precision)) != MRPC_OK) return st;
     if ((st = read_str_field(r, "version", 1, rec->version, sizeof rec->version)) != MRPC_OK) return st;
     if (!mrpc_run_status_parse(status, &rec->status))
         return mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, "/@status",
-                              "unknown status \"%s\" (expected running, completed, failed or diverged)", status);
+                              "unknown status \"%s\" (expected running, completed, failed, diverged or paused)",
+                              status);
 
     /* status_reason is free text: keep what fits, cut at a character boundary. */
     char *reason = NULL;
@@ -86,7 +89,7 @@ static mrpc_status read_root(reader *r) {
         mrpc_str_copy(rec->status_reason, sizeof rec->status_reason, cut);
         free(cut);
     }
-    if (!(r->flags & MRPC_RUNREC_READ_ATTRS_ONLY) &&
+    if (!(r->flags & (MRPC_RUNREC_READ_ATTRS_ONLY | MRPC_RUNREC_READ_EVAL)) &&
         (st = runrec_attr_read_str(r->file, "/", "config", 0, &rec->config_yaml, r->path, r->err)) != MRPC_OK)
         return st;
 
@@ -100,6 +103,19 @@ static mrpc_status read_root(reader *r) {
         return mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, "/@n_ranks", "n_ranks %" PRId64 " is out of range",
                               n_ranks);
     rec->n_ranks = (int)n_ranks;
+
+    /* A paused record says after which epoch; only a paused one (resuming removes it). */
+    int64_t paused = 0;
+    found          = 0;
+    if ((st = runrec_attr_read_i64(r->file, "/", "paused_epoch", &paused, &found, r->path, r->err)) != MRPC_OK)
+        return st;
+    if (rec->status == MRPC_RUN_PAUSED && !found)
+        return mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, "/@paused_epoch",
+                              "a paused record needs /@paused_epoch (damaged record)");
+    if (found && rec->status == MRPC_RUN_PAUSED && (paused < 1 || paused > INT32_MAX))
+        return mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, "/@paused_epoch",
+                              "paused_epoch %" PRId64 " is out of range (expected >= 1)", paused);
+    rec->paused_epoch = rec->status == MRPC_RUN_PAUSED ? paused : 0;
     return MRPC_OK;
 }
 
@@ -254,6 +270,24 @@ static mrpc_status read_summary(reader *r) {
     return st;
 }
 
+/* ---- checkpoints ------------------------------------------------------------------------ */
+
+/* /checkpoints@resumes and @steps_redone when the group exists (records of runs that ended). */
+static mrpc_status read_checkpoint_counts(reader *r) {
+    hid_t g        = H5I_INVALID_HID;
+    mrpc_status st = open_group(r, "/checkpoints", 0, &g);
+    if (st != MRPC_OK || g < 0) return st;
+    const char *names[2] = {"resumes", "steps_redone"};
+    int64_t *dst[2]      = {&r->rec->resumes, &r->rec->steps_redone};
+    for (int k = 0; k < 2 && st == MRPC_OK; k++) {
+        int found = 0;
+        st = runrec_attr_read_i64(g, "/checkpoints", names[k], dst[k], &found, r->path, r->err);
+        if (st == MRPC_OK && (!found || *dst[k] < 0)) *dst[k] = 0; /* bookkeeping only: absent or odd is 0 */
+    }
+    runrec_close_id(&g);
+    return st;
+}
+
 /* ---- series ----------------------------------------------------------------------------- */
 
 /* An open 1-D numeric dataset of a group, with its length. */
@@ -359,7 +393,7 @@ static mrpc_status read_column(reader *r, column *c, int64_t n, hid_t memtype, s
  * shortest. Any other status with different lengths is damage.
  */
 static mrpc_status read_group_series(reader *r, const char *group_name, const char *const *names, int count, int n_int,
-                                     void **dst[], size_t *n_out) {
+                                     int load, void **dst[], size_t *n_out) {
     column cols[RUNREC_N_EVAL];
     for (int k = 0; k < count; k++)
         cols[k].ds = H5I_INVALID_HID;
@@ -381,7 +415,7 @@ static mrpc_status read_group_series(reader *r, const char *group_name, const ch
             }
         }
     }
-    if (st == MRPC_OK && (r->flags & MRPC_RUNREC_READ_SERIES)) {
+    if (st == MRPC_OK && load) {
         for (int k = 0; k < count && st == MRPC_OK; k++) {
             st = read_column(r, &cols[k], n, k < n_int ? H5T_NATIVE_INT64 : H5T_NATIVE_DOUBLE,
                              k < n_int ? sizeof(int64_t) : sizeof(double), dst[k]);
@@ -398,11 +432,16 @@ static mrpc_status read_series(reader *r) {
     mrpc_runrec *rec             = r->rec;
     void **train[RUNREC_N_TRAIN] = {(void **)&rec->train_step, (void **)&rec->train_loss,
                                     (void **)&rec->train_learning_rate, (void **)&rec->train_grad_norm};
-    mrpc_status st = read_group_series(r, "/train", runrec_train_names, RUNREC_N_TRAIN, 1, train, &rec->n_train);
+    int load_train = (r->flags & MRPC_RUNREC_READ_SERIES) != 0;
+    int load_eval  = load_train || (r->flags & MRPC_RUNREC_READ_EVAL);
+    mrpc_status st = MRPC_OK;
+    /* The learning curve alone (MRPC_RUNREC_READ_EVAL) does not open /train. */
+    if (!(r->flags & MRPC_RUNREC_READ_EVAL))
+        st = read_group_series(r, "/train", runrec_train_names, RUNREC_N_TRAIN, 1, load_train, train, &rec->n_train);
     if (st != MRPC_OK) return st;
     void **eval[RUNREC_N_EVAL] = {(void **)&rec->eval_step, (void **)&rec->eval_epoch, (void **)&rec->eval_accuracy,
                                   (void **)&rec->eval_f1, (void **)&rec->eval_loss};
-    return read_group_series(r, "/eval", runrec_eval_names, RUNREC_N_EVAL, 2, eval, &rec->n_eval);
+    return read_group_series(r, "/eval", runrec_eval_names, RUNREC_N_EVAL, 2, load_eval, eval, &rec->n_eval);
 }
 
 /* The ranges of the series read (see check_value). */
@@ -472,6 +511,9 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
     if ((flags & MRPC_RUNREC_READ_ATTRS_ONLY) && (flags & ~(unsigned)MRPC_RUNREC_READ_ATTRS_ONLY))
         return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL,
                               "MRPC_RUNREC_READ_ATTRS_ONLY does not combine with other read flags");
+    if ((flags & MRPC_RUNREC_READ_EVAL) && (flags & ~(unsigned)MRPC_RUNREC_READ_EVAL))
+        return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL,
+                              "MRPC_RUNREC_READ_EVAL does not combine with other read flags");
     if (strlen(path) >= sizeof out->path)
         return mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL, "path is longer than %zu bytes",
                               sizeof out->path - 1);
@@ -527,8 +569,9 @@ mrpc_status mrpc_runrec_read(const char *path, unsigned flags, mrpc_runrec *out,
     if ((st = read_root(&r)) != MRPC_OK) goto done;
     if ((st = read_hparams(&r)) != MRPC_OK) goto done;
     if ((st = read_summary(&r)) != MRPC_OK) goto done;
+    if ((st = read_checkpoint_counts(&r)) != MRPC_OK) goto done;
     if (!(flags & MRPC_RUNREC_READ_ATTRS_ONLY) && (st = read_series(&r)) != MRPC_OK) goto done;
-    if ((flags & MRPC_RUNREC_READ_SERIES) && (st = check_series(&r)) != MRPC_OK) goto done;
+    if ((flags & (MRPC_RUNREC_READ_SERIES | MRPC_RUNREC_READ_EVAL)) && (st = check_series(&r)) != MRPC_OK) goto done;
     if ((flags & MRPC_RUNREC_READ_PREDICTIONS) && (st = read_predictions(&r)) != MRPC_OK) goto done;
     if (runrec_close_id(&r.file) < 0) st = runrec_h5_error(err, MRPC_ERR_HDF5, path, NULL, "cannot close the file");
 done:

@@ -61,7 +61,7 @@ struct mrpc_runrec_writer {
 /* Root attributes owned by the writer: mrpc_runrec_set_attr_string may not touch them. */
 static const char *const reserved_attrs[] = {"format",  "format_version", "version",    "run_id",   "stage",
                                              "status",  "status_reason",  "start_time", "end_time", "host",
-                                             "n_ranks", "backend",        "precision",  "config"};
+                                             "n_ranks", "backend",        "precision",  "config",   "paused_epoch"};
 
 /* ---- small helpers ------------------------------------------------------------------- */
 
@@ -932,6 +932,7 @@ mrpc_status mrpc_runrec_resume(const char *path, int64_t n_train_keep, int64_t n
     if ((st = runrec_attr_write_str(w->file, "/", "status_reason", "", RUNREC_REASON_RESERVED, path, err)) != MRPC_OK)
         goto done;
     if ((st = runrec_attr_delete_if_exists(w->file, "/", "end_time", path, err)) != MRPC_OK) goto done;
+    if ((st = runrec_attr_delete_if_exists(w->file, "/", "paused_epoch", path, err)) != MRPC_OK) goto done;
     if ((st = delete_link_if_exists(w->file, "/summary", path, err)) != MRPC_OK) goto done;
     if ((st = delete_link_if_exists(w->file, "/eval/predictions", path, err)) != MRPC_OK) goto done;
     if ((st = delete_link_if_exists(w->file, "/eval/labels", path, err)) != MRPC_OK) goto done;
@@ -1145,17 +1146,9 @@ static mrpc_status write_summary(mrpc_runrec_writer *w, const mrpc_runrec_summar
     return st;
 }
 
-mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, const char *reason,
-                               const mrpc_runrec_summary *summary, mrpc_error *err) {
-    if (!w) return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, NULL, "finish on a NULL writer");
-    if (status != MRPC_RUN_COMPLETED && status != MRPC_RUN_FAILED && status != MRPC_RUN_DIVERGED) {
-        mrpc_status st = mrpc_error_set(err, MRPC_ERR_INVALID, w->path, 0, 0, "/@status",
-                                        "finish needs a final status (completed, failed or diverged), got %d; "
-                                        "the record was closed as \"running\"",
-                                        (int)status);
-        mrpc_runrec_abandon(w);
-        return st;
-    }
+/* finish and pause: everything but the status, flushed, then the status (paused_epoch > 0 only for PAUSED). */
+static mrpc_status finish_record(mrpc_runrec_writer *w, mrpc_run_status status, int64_t paused_epoch,
+                                 const char *reason, const mrpc_runrec_summary *summary, mrpc_error *err) {
     runrec_quiet q;
     runrec_quiet_begin(&q);
     char *why = runrec_utf8_sanitize(reason, RUNREC_REASON_MAX);
@@ -1165,6 +1158,8 @@ mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, co
     if (w->broken) st = refuse_broken(w, err);
     if (st == MRPC_OK) st = flush_pending(w, err);
     if (st == MRPC_OK && summary) st = write_summary(w, summary, err);
+    if (st == MRPC_OK && paused_epoch > 0)
+        st = runrec_attr_write_i64(w->file, "/", "paused_epoch", paused_epoch, w->path, err);
     if (st == MRPC_OK) st = runrec_attr_write_str(w->file, "/", "end_time", now, 0, w->path, err);
     if (st == MRPC_OK) st = runrec_attr_write_str(w->file, "/", "status_reason", why, 0, w->path, err);
     /* Everything else is on disk before the status changes. */
@@ -1197,6 +1192,33 @@ mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, co
     runrec_quiet_end(&q);
     writer_free(w);
     return st;
+}
+
+mrpc_status mrpc_runrec_finish(mrpc_runrec_writer *w, mrpc_run_status status, const char *reason,
+                               const mrpc_runrec_summary *summary, mrpc_error *err) {
+    if (!w) return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, NULL, "finish on a NULL writer");
+    if (status != MRPC_RUN_COMPLETED && status != MRPC_RUN_FAILED && status != MRPC_RUN_DIVERGED) {
+        mrpc_status st = mrpc_error_set(err, MRPC_ERR_INVALID, w->path, 0, 0, "/@status",
+                                        "finish needs a final status (completed, failed or diverged), got %d; "
+                                        "the record was closed as \"running\"",
+                                        (int)status);
+        mrpc_runrec_abandon(w);
+        return st;
+    }
+    return finish_record(w, status, 0, reason, summary, err);
+}
+
+mrpc_status mrpc_runrec_pause(mrpc_runrec_writer *w, int64_t paused_epoch, const char *reason, mrpc_error *err) {
+    if (!w) return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, NULL, "pause on a NULL writer");
+    if (paused_epoch < 1) {
+        mrpc_status st = mrpc_error_set(err, MRPC_ERR_INVALID, w->path, 0, 0, "/@paused_epoch",
+                                        "a run pauses after an epoch >= 1, got %" PRId64
+                                        "; the record was closed as \"running\"",
+                                        paused_epoch);
+        mrpc_runrec_abandon(w);
+        return st;
+    }
+    return finish_record(w, MRPC_RUN_PAUSED, paused_epoch, reason, NULL, err);
 }
 
 void mrpc_runrec_abandon(mrpc_runrec_writer *w) {

@@ -26,13 +26,14 @@ void mrpc_wave_clear(mrpc_wave *w) {
 
 /* ---- cell validation --------------------------------------------------------------- */
 
-/* A key column must be a hyperparameter of the run config (nothing else may come from a task row). */
+/* A key column must be a hyperparameter of the run config, or a control of the run such as
+ * pause_after_epoch (nothing else may come from a task row). */
 static mrpc_status check_key(const char *name, long line, long col, const char *key, mrpc_error *err) {
     const mrpc_config_key *k = mrpc_run_config_find_key(key);
     if (!k) return mrpc_error_set(err, MRPC_ERR_INVALID, name, line, col, key, "unknown run-config key");
-    if (!(k->flags & MRPC_CONFIG_HPARAM) || (k->type != MRPC_CONFIG_INT && k->type != MRPC_CONFIG_FLOAT)) {
+    if (!(k->flags & (MRPC_CONFIG_HPARAM | MRPC_CONFIG_CONTROL)) || (k->type != MRPC_CONFIG_INT && k->type != MRPC_CONFIG_FLOAT)) {
         return mrpc_error_set(err, MRPC_ERR_INVALID, name, line, col, key,
-                              "not a numeric hyperparameter; a task may only set hyperparameters");
+                              "not a numeric hyperparameter; a task may only set hyperparameters (and pause_after_epoch)");
     }
     return MRPC_OK;
 }

@@ -12,7 +12,9 @@
  *                 task_id counts 0, 1, 2, ... in row order (= $SLURM_ARRAY_TASK_ID);
  *                 run_id is a safe name (mrpc_name_is_safe); output is the run record's
  *                 path relative to the study directory (mrpc_relpath_is_safe); every
- *                 further column is a dotted run-config hyperparameter key, and its
+ *                 further column is a dotted run-config hyperparameter key (or
+ *                 pause_after_epoch, a control flagged MRPC_CONFIG_CONTROL: the task
+ *                 pauses after that epoch; absent = 0, run to the end), and its
  *                 values are text exactly as mrpc_run_config_set accepts (integers as
  *                 integers, floats in round-trip form).
  *   wave.yaml     metadata, a flat YAML mapping (no timestamps, so it is deterministic):

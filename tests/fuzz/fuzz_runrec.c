@@ -66,6 +66,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void)sink;
         mrpc_runrec_clear(&rec);
     }
+    /* The optimizer's learning-curve read (attributes and /eval, no /train). */
+    if (mrpc_runrec_read(path, MRPC_RUNREC_READ_EVAL, &rec, &err) == MRPC_OK) {
+        volatile double sink = (double)rec.paused_epoch;
+        for (size_t i = 0; i < rec.n_eval; i++) sink += rec.eval_accuracy[i] + rec.eval_f1[i] + (double)rec.eval_epoch[i];
+        (void)sink;
+        mrpc_runrec_clear(&rec);
+    }
     unlink(path);
     /* Nothing of the file may stay open in HDF5 after a read, success or not. */
     ssize_t open_objs = H5Fget_obj_count((hid_t)H5F_OBJ_ALL, H5F_OBJ_ALL);

@@ -37,6 +37,10 @@ static int make(const char *dir, const char *name, mrpc_run_status status, int n
         mrpc_runrec_abandon(w);
         return 0;
     }
+    if (status == MRPC_RUN_PAUSED) {
+        if (mrpc_runrec_pause(w, n_eval, "paused after epoch 1 of 2", &err) != MRPC_OK) goto fail;
+        return 0;
+    }
     mrpc_runrec_summary s = {0.8, 0.85, 0.81, 12.5, 1000.0};
     if (mrpc_runrec_finish(w, status, status == MRPC_RUN_COMPLETED ? NULL : "seed reason",
                            status == MRPC_RUN_COMPLETED ? &s : NULL, &err) != MRPC_OK)
@@ -58,5 +62,6 @@ int main(int argc, char **argv) {
     bad |= make(argv[1], "completed.h5", MRPC_RUN_COMPLETED, 5, 2, 8);
     bad |= make(argv[1], "running.h5", MRPC_RUN_RUNNING, 3, 1, 0);
     bad |= make(argv[1], "failed.h5", MRPC_RUN_FAILED, 0, 0, 0);
+    bad |= make(argv[1], "paused.h5", MRPC_RUN_PAUSED, 4, 1, 0);
     return bad;
 }

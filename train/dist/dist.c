@@ -58,9 +58,17 @@ mrpc_status mrpc_dist_init(int *argc, char ***argv, int force_single, mrpc_dist 
 
 void mrpc_dist_free(mrpc_dist *dist) {
     if (!dist) return;
-    dist->impl->finalize(dist);
+    if (!dist->broken) dist->impl->finalize(dist); /* MPI_Finalize would wait for a dead rank */
     free(dist);
 }
+
+void mrpc_dist_watch_stop(mrpc_dist *dist, int (*stop_probe)(const void *ctx), const void *ctx, double grace_seconds) {
+    dist->stop_probe = stop_probe;
+    dist->stop_ctx = ctx;
+    dist->grace = grace_seconds;
+}
+
+int mrpc_dist_broken(const mrpc_dist *dist) { return dist->broken; }
 
 int mrpc_dist_rank(const mrpc_dist *dist) { return dist->rank; }
 int mrpc_dist_size(const mrpc_dist *dist) { return dist->size; }

@@ -83,6 +83,25 @@ mrpc_status mrpc_dist_barrier(mrpc_dist *dist, mrpc_error *err);
  */
 mrpc_status mrpc_dist_agree(mrpc_dist *dist, mrpc_status local, mrpc_error *err);
 
+/*
+ * The stop watch: a rank that dies (kill -9, OOM, a lost node) leaves the others blocked
+ * in the next collective, which Open MPI 4.1 never ends (no fault tolerance), and Slurm
+ * then only tells them to stop: `srun --kill-on-bad-exit` (slurm/task.sh) or a node
+ * failure sends SIGTERM, SIGKILL after KillWait. So every collective waits by polling,
+ * and once `stop_probe(ctx)` says a stop was requested, a collective that has not
+ * completed `grace_seconds` later gives up with MRPC_ERR_MPI ("... lost a rank"): the
+ * trainer then records the failure within seconds instead of hanging until SIGKILL.
+ * Live ranks reach their collectives within a step of a stop signal, so grace should
+ * exceed the longest step. After such a failure the communicator is broken: later
+ * collectives fail at once and mrpc_dist_free skips MPI_Finalize (which would wait for
+ * the dead rank). A NULL probe turns the watch off (for phases that may legitimately
+ * wait long, such as rank 0 writing a checkpoint).
+ */
+void mrpc_dist_watch_stop(mrpc_dist *dist, int (*stop_probe)(const void *ctx), const void *ctx, double grace_seconds);
+
+/* Whether a collective gave up on a lost rank (see mrpc_dist_watch_stop). */
+int mrpc_dist_broken(const mrpc_dist *dist);
+
 /* Ends every rank at once (MPI_Abort) with `code`; for failures outside agreement points. */
 void mrpc_dist_abort(mrpc_dist *dist, int code);
 

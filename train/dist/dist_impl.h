@@ -30,6 +30,13 @@ struct mrpc_dist {
     const mrpc_dist_impl *impl;
     int                   rank, size, local_rank, local_size;
     void                 *state; /* implementation data (the MPI communicator) */
+    /* The stop watch (mrpc_dist_watch_stop): a collective still waiting `grace` seconds
+     * after `stop_probe` said yes gives up; then the communicator is `broken`. */
+    int                 (*stop_probe)(const void *ctx);
+    const void           *stop_ctx;
+    double                grace;
+    int                   broken;
+    mrpc_error            lost; /* why it broke: every later collective reports it */
 };
 
 /* Starts MPI when the launcher says there are several ranks. *started is 0 when MPI is

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "strutil.h"
+#include "timeutil.h"
 
 /* Value of an integer environment variable, 0 when unset or not a number. */
 static int64_t env_int(const char *name) {
@@ -38,6 +39,41 @@ static mrpc_status mpi_check(int rc, const char *call, int rank, mrpc_error *err
 
 static MPI_Comm comm_of(mrpc_dist *d) { return ((mpi_state *)d->state)->comm; }
 
+/*
+ * Completes *r by polling MPI_Test (what MPI_Wait does inside Open MPI), so that the stop
+ * watch of dist.h can give up on a collective that a lost rank will never complete. The
+ * abandoned request is left to the process exit.
+ */
+static mrpc_status complete(mrpc_dist *d, MPI_Request *r, const char *call, mrpc_error *err) {
+    if (d->broken) {
+        if (err) *err = d->lost;
+        return MRPC_ERR_MPI;
+    }
+    double stop_seen = -1.0;
+    for (unsigned long spin = 0;; spin++) {
+        int flag = 0;
+        int rc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        if (rc != MPI_SUCCESS) {
+            d->broken = 1;
+            mpi_check(rc, call, d->rank, &d->lost);
+            if (err) *err = d->lost;
+            return MRPC_ERR_MPI;
+        }
+        if (flag) return MRPC_OK;
+        if ((spin & 1023) != 1023 || !d->stop_probe) continue;
+        if (stop_seen < 0) {
+            if (d->stop_probe(d->stop_ctx)) stop_seen = mrpc_seconds_now();
+        } else if (mrpc_seconds_now() - stop_seen > d->grace) {
+            d->broken = 1;
+            mrpc_error_set(&d->lost, MRPC_ERR_MPI, NULL, 0, 0, call,
+                           "rank %d: the other ranks did not complete %s within %.0f s after a stop signal (a rank "
+                           "died, or its node or network was lost)", d->rank, call, d->grace);
+            if (err) *err = d->lost;
+            return MRPC_ERR_MPI;
+        }
+    }
+}
+
 static MPI_Datatype mpi_type(mrpc_dist_type t) {
     switch (t) {
     case MRPC_DIST_F32: return MPI_FLOAT;
@@ -56,8 +92,11 @@ static mrpc_status mpi_allreduce(mrpc_dist *d, void *buf, size_t n, mrpc_dist_ty
     char *p = buf;
     while (n > 0) {
         size_t chunk = n < MAX_CHUNK ? n : MAX_CHUNK;
-        MPI_CHECK_(MPI_Allreduce(MPI_IN_PLACE, p, (int)chunk, mpi_type(t), op == MRPC_DIST_SUM ? MPI_SUM : MPI_MAX,
-                                 comm_of(d)), d);
+        MPI_Request r;
+        MPI_CHECK_(MPI_Iallreduce(MPI_IN_PLACE, p, (int)chunk, mpi_type(t), op == MRPC_DIST_SUM ? MPI_SUM : MPI_MAX,
+                                  comm_of(d), &r), d);
+        mrpc_status s = complete(d, &r, "MPI_Iallreduce", err);
+        if (s != MRPC_OK) return s;
         p += chunk * type_size(t);
         n -= chunk;
     }
@@ -84,9 +123,9 @@ static mrpc_status mpi_iallreduce(mrpc_dist *d, float *buf, size_t n, mrpc_dist_
 static mrpc_status mpi_wait(mrpc_dist *d, mrpc_dist_request *req, mrpc_error *err) {
     MPI_Request *r = req->impl;
     req->impl = NULL;
-    int rc = MPI_Wait(r, MPI_STATUS_IGNORE);
-    free(r);
-    return mpi_check(rc, "MPI_Wait", d->rank, err);
+    mrpc_status s = complete(d, r, "MPI_Wait", err);
+    if (s == MRPC_OK) free(r); /* an abandoned request stays allocated: MPI may still write it */
+    return s;
 }
 
 static mrpc_status mpi_test(mrpc_dist *d, mrpc_dist_request *req, int *done, mrpc_error *err) {
@@ -106,7 +145,10 @@ static mrpc_status mpi_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_e
     char *p = buf;
     while (n > 0) {
         size_t chunk = n < MAX_CHUNK ? n : MAX_CHUNK;
-        MPI_CHECK_(MPI_Bcast(p, (int)chunk, MPI_BYTE, root, comm_of(d)), d);
+        MPI_Request r;
+        MPI_CHECK_(MPI_Ibcast(p, (int)chunk, MPI_BYTE, root, comm_of(d), &r), d);
+        mrpc_status s = complete(d, &r, "MPI_Ibcast", err);
+        if (s != MRPC_OK) return s;
         p += chunk;
         n -= chunk;
     }
@@ -114,8 +156,9 @@ static mrpc_status mpi_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_e
 }
 
 static mrpc_status mpi_barrier(mrpc_dist *d, mrpc_error *err) {
-    MPI_CHECK_(MPI_Barrier(comm_of(d)), d);
-    return MRPC_OK;
+    MPI_Request r;
+    MPI_CHECK_(MPI_Ibarrier(comm_of(d), &r), d);
+    return complete(d, &r, "MPI_Ibarrier", err);
 }
 
 static void mpi_abort(mrpc_dist *d, int code) {

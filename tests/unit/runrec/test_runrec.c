@@ -1358,6 +1358,103 @@ static void test_error_printing(const tctx *t) {
     CHECK(H5Eset_auto2(H5E_DEFAULT, NULL, NULL) >= 0, "printer off");
 }
 
+/* ---- paused (pause_after_epoch) --------------------------------------------------------- */
+
+static void test_paused(const tctx *t) {
+    char path[1200];
+    mrpc_error err = {0};
+    mrpc_runrec r;
+    path_in(t, path, sizeof path, "paused.h5");
+    mrpc_runrec_meta meta = default_meta();
+    mrpc_hparam h[4];
+    size_t nh             = default_hparams(h);
+    mrpc_runrec_writer *w = NULL;
+    if (!CHECK_OK(mrpc_runrec_create(path, &meta, h, nh, &w, &err), &err)) return;
+    int64_t k = 0;
+    CHECK(append_range(w, 0, 333, &k, &err) && k == 1, "up to the first evaluation: %s", err.message);
+    CHECK_OK(mrpc_runrec_pause(w, 1, "paused after epoch 1 of 3", &err), &err);
+    if (CHECK_OK(mrpc_runrec_read(path, MRPC_RUNREC_READ_SERIES, &r, &err), &err)) {
+        CHECK(r.status == MRPC_RUN_PAUSED && r.paused_epoch == 1 && !mrpc_runrec_is_completed(&r) && !r.has_summary,
+              "paused record: status %d, paused_epoch %lld", (int)r.status, (long long)r.paused_epoch);
+        CHECK(r.n_train == 333 && r.n_eval == 1 && r.end_time[0] && strcmp(r.status_reason, "paused after epoch 1 of 3") == 0,
+              "paused record keeps what was appended (%zu, %zu) with end_time and reason", r.n_train, r.n_eval);
+        CHECK(!mrpc_runrec_metric(&r, "accuracy", NULL), "a paused record has no final accuracy");
+        mrpc_runrec_clear(&r);
+    }
+    /* The attributes alone, and the learning curve alone. */
+    if (CHECK_OK(mrpc_runrec_read(path, MRPC_RUNREC_READ_ATTRS_ONLY, &r, &err), &err)) {
+        CHECK(r.status == MRPC_RUN_PAUSED && r.paused_epoch == 1 && r.n_eval == 0, "attributes-only read of a paused record");
+        mrpc_runrec_clear(&r);
+    }
+    if (CHECK_OK(mrpc_runrec_read(path, MRPC_RUNREC_READ_EVAL, &r, &err), &err)) {
+        CHECK(r.n_eval == 1 && r.eval_epoch[0] == 1 && r.eval_accuracy[0] == eval_acc(0) && r.eval_f1[0] == eval_f1(0) &&
+                  r.n_train == 0 && r.train_loss == NULL && r.config_yaml == NULL,
+              "the learning curve alone: %zu evals, %zu train entries", r.n_eval, r.n_train);
+        mrpc_runrec_clear(&r);
+    }
+    CHECK(mrpc_runrec_read(path, MRPC_RUNREC_READ_EVAL | MRPC_RUNREC_READ_SERIES, &r, &err) == MRPC_ERR_INVALID,
+          "READ_EVAL does not combine");
+    mrpc_run_status ps = MRPC_RUN_RUNNING;
+    CHECK(mrpc_run_status_parse("paused", &ps) && ps == MRPC_RUN_PAUSED &&
+              strcmp(mrpc_run_status_str(MRPC_RUN_PAUSED), "paused") == 0,
+          "status name paused");
+    if (t->have_python) {
+        char log[1200];
+        path_in(t, log, sizeof log, "h5py_paused.log");
+        expect_list e = {0};
+        expect_add(&e, "attr:status=str:paused");
+        expect_add(&e, "attr:paused_epoch=int:1");
+        expect_add(&e, "group:/summary=absent");
+        int rc = run_h5py(t, path, &e, 0, 0, log);
+        if (!CHECK(rc == 0, "h5py_check of the paused record exited %d", rc)) print_file(log);
+        expect_free(&e);
+    }
+
+    /* Promoted: resumed from the pause, it runs on to the end; paused_epoch goes. */
+    w = NULL;
+    if (CHECK_OK(mrpc_runrec_resume(path, 333, 1, &w, &err), &err)) {
+        CHECK(append_range(w, 333, N_TRAIN, &k, &err), "to the end: %s", err.message);
+        CHECK_OK(mrpc_runrec_finish(w, MRPC_RUN_COMPLETED, NULL, &SUMMARY, &err), &err);
+        hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+        CHECK(f >= 0 && H5Aexists(f, "paused_epoch") == 0, "resume removed /@paused_epoch");
+        if (f >= 0) H5Fclose(f);
+        if (CHECK_OK(mrpc_runrec_read(path, MRPC_RUNREC_READ_SERIES, &r, &err), &err)) {
+            CHECK(mrpc_runrec_is_completed(&r) && r.paused_epoch == 0 && r.n_eval == N_EVAL && r.n_train == N_TRAIN,
+                  "promoted record completed");
+            mrpc_runrec_clear(&r);
+        }
+    }
+
+    /* An impossible pause epoch leaves the record running; finish refuses "paused". */
+    w = NULL;
+    if (CHECK_OK(mrpc_runrec_create(path, &meta, h, nh, &w, &err), &err)) {
+        CHECK(mrpc_runrec_pause(w, 0, "x", &err) == MRPC_ERR_INVALID && strcmp(err.field, "/@paused_epoch") == 0,
+              "pause after epoch 0 refused");
+        if (CHECK_OK(mrpc_runrec_read(path, 0, &r, &err), &err)) {
+            CHECK(r.status == MRPC_RUN_RUNNING, "stays running");
+            mrpc_runrec_clear(&r);
+        }
+    }
+    w = NULL;
+    if (CHECK_OK(mrpc_runrec_create(path, &meta, h, nh, &w, &err), &err))
+        CHECK(mrpc_runrec_finish(w, MRPC_RUN_PAUSED, NULL, NULL, &err) == MRPC_ERR_INVALID, "finish is not pause");
+    CHECK(mrpc_runrec_pause(NULL, 1, NULL, &err) == MRPC_ERR_INVALID, "NULL writer pause");
+
+    /* A record that says paused without /@paused_epoch is damaged. */
+    hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+    if (CHECK(f >= 0, "open for tampering")) {
+        set_fixed_str_attr(f, "status", "paused", 0);
+        H5Fclose(f);
+        CHECK(mrpc_runrec_read(path, 0, &r, &err) == MRPC_ERR_PARSE && strcmp(err.field, "/@paused_epoch") == 0,
+              "paused without paused_epoch refused: %s", err.message);
+        f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT);
+        set_i64_attr(f, "paused_epoch", -2);
+        H5Fclose(f);
+        CHECK(mrpc_runrec_read(path, 0, &r, &err) == MRPC_ERR_PARSE && strcmp(err.field, "/@paused_epoch") == 0,
+              "negative paused_epoch refused: %s", err.message);
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc == 5 && strcmp(argv[1], "--child-read") == 0) return child_read(argv[2], argv[3], argv[4]);
     if (argc == 3 && strcmp(argv[1], "--child-write-and-die") == 0) return child_write_and_die(argv[2]);
@@ -1375,6 +1472,7 @@ int main(int argc, char **argv) {
     test_h5dump(&t, ref);
     test_status(&t);
     test_resume(&t);
+    test_paused(&t);
     test_hostile_strings(&t);
     test_create_errors(&t);
     test_value_ranges(&t);
