@@ -7,9 +7,16 @@ Prints one line per run, in the format of optimizer_quality:
     trace <method> <function> <q> <seed> <regret after 1 evaluation> ... <after N>
 
 Methods: "tpe" (TPESampler defaults, seeded; q=1 sequential ask/tell, q=4 asks four
-trials, with constant_liar, before telling their values — the wave setting), and
-"random" (RandomSampler; waves make no difference to it, reported as q=1).
+trials, with constant_liar, before telling their values — the wave setting),
+"tpe-mv" (the same with multivariate=True), and "random" (RandomSampler; waves make
+no difference to it, reported as q=1).
 Regret = f* minus the best noise-free value among the points evaluated so far.
+
+After each run: "final <method> <function> <q> <seed> <oracle> <best observed>
+<recommended>", the true regrets of the best point evaluated, of the trial with the best
+observed value, and of the method's answer (Optuna's study.best_trial: the same trial),
+and "obs <method> <function> <q> <seed> <n> <values.. y> ..." with every trial, for
+optimizer_quality --rescore (our recommendation applied to the method's trials).
 
 Usage: optimizer_optuna.py [--seeds N] [--evals N] [--q 1,4] [--functions LIST]
 Uses Debian's /usr/bin/python3 (python3-optuna 3.1).
@@ -61,6 +68,14 @@ def mrpc3(x):
     return -acc
 
 
+def stage3(x):
+    """The bayes stage in MRPC's real regime (bench/optimizer_quality.c, stage3_define)."""
+    l, w, wd = math.log10(x["learning_rate"]), x["warmup_steps"], x["weight_decay"]
+    best_l = -4.55 + 0.25 * (w / 300.0)
+    a, b, c = (l - best_l) / 0.55, (wd - 0.07) / 0.07, (w - 100.0) / 200.0
+    return -(0.85 - 0.04 * a * a - 0.012 * b * b - 0.012 * c * c)
+
+
 def suggest_branin(t):
     return {"x1": t.suggest_float("x1", -5, 10), "x2": t.suggest_float("x2", 0, 15)}
 
@@ -75,10 +90,19 @@ def suggest_mrpc3(t):
             "weight_decay": t.suggest_float("weight_decay", 0.0, 0.3)}
 
 
+def suggest_stage3(t):
+    return {"learning_rate": t.suggest_float("learning_rate", 1e-5, 1e-4, log=True),
+            "warmup_steps": t.suggest_int("warmup_steps", 0, 300),
+            "weight_decay": t.suggest_float("weight_decay", 0.0, 0.1)}
+
+
 FUNCTIONS = {
     "branin": (branin, suggest_branin, 0.397887357729738, 0.0),
     "hartmann6": (hartmann6, suggest_hartmann6, -3.32236801141551, 0.0),
     "mrpc3": (mrpc3, suggest_mrpc3, -0.86, 0.01),
+    "stage3-sd03": (stage3, suggest_stage3, -0.85, 0.003),
+    "stage3-sd12": (stage3, suggest_stage3, -0.85, 0.012),
+    "stage3-sd24": (stage3, suggest_stage3, -0.85, 0.024),
 }
 
 
@@ -86,11 +110,13 @@ def run(method, fname, q, seed, evals):
     f, suggest, f_star, noise_sd = FUNCTIONS[fname]
     if method == "tpe":
         sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=(q > 1))
+    elif method == "tpe-mv":
+        sampler = optuna.samplers.TPESampler(seed=seed, constant_liar=(q > 1), multivariate=True)
     else:
         sampler = optuna.samplers.RandomSampler(seed=seed)
     study = optuna.create_study(sampler=sampler, direction="minimize")
     noise = np.random.RandomState(10_000 + seed)
-    best, trace, n = math.inf, [], 0
+    best, trace, n, obs = math.inf, [], 0, []
     while n < evals:
         k = min(q, evals - n)
         # Ask and sample the whole wave first (define-by-run: sampling happens in
@@ -99,11 +125,16 @@ def run(method, fname, q, seed, evals):
         xs = [suggest(t) for t in trials]
         for t, x in zip(trials, xs):
             true = f(x)
-            study.tell(t, true + noise_sd * noise.normal())
+            y = true + noise_sd * noise.normal()
+            study.tell(t, y)
+            obs.append((x, true, y))
             best = min(best, true)
             trace.append(best - f_star)
             n += 1
-    return trace
+    # The method's answer: its best trial (study.best_trial, the best observed value).
+    best_obs = min(obs, key=lambda o: o[2])
+    final = (trace[-1], best_obs[1] - f_star, best_obs[1] - f_star)
+    return trace, final, obs
 
 
 def main():
@@ -112,15 +143,19 @@ def main():
     ap.add_argument("--evals", type=int, default=50)
     ap.add_argument("--q", default="1,4")
     ap.add_argument("--functions", default="branin,hartmann6,mrpc3")
-    ap.add_argument("--methods", default="tpe,random")
+    ap.add_argument("--methods", default="tpe,random")  # also tpe-mv: multivariate TPE
     a = ap.parse_args()
     for fname in a.functions.split(","):
         for method in a.methods.split(","):
             qs = [1] if method == "random" else [int(v) for v in a.q.split(",")]
             for q in qs:
                 for s in range(a.seeds):
-                    trace = run(method, fname, q, 1000 + s, a.evals)
-                    print(f"trace {method} {fname} {q} {s} " + " ".join(f"{v:.6g}" for v in trace), flush=True)
+                    trace, final, obs = run(method, fname, q, 1000 + s, a.evals)
+                    print(f"trace {method} {fname} {q} {s} " + " ".join(f"{v:.6g}" for v in trace))
+                    print(f"final {method} {fname} {q} {s} " + " ".join(f"{v:.6g}" for v in final))
+                    # Every trial (natural values, observed value) for optimizer_quality --rescore.
+                    cells = " ".join(" ".join(repr(float(v)) for v in x.values()) + f" {y!r}" for x, _, y in obs)
+                    print(f"obs {method} {fname} {q} {s} {len(obs)} {cells}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 #include "acquisition.h"
 
 #include <math.h>
+#include <stdlib.h>
 
 #define LOG_SQRT_2PI 0.91893853320467274178032973640562   /* log sqrt(2 pi) */
 #define LOG_SQRT_PI_2 0.22579135264472743236309761494744  /* log sqrt(pi / 2) */
@@ -52,4 +53,56 @@ double mrpc_ei(double mean, double var, double best) {
     double sigma = sqrt(var);
     double z = (best - mean) / sigma;
     return sigma * (INV_SQRT_2PI * exp(-0.5 * z * z) + z * 0.5 * erfc(-z * INV_SQRT2));
+}
+
+/* Insertion sort of ord by (b ascending, a ascending): n is a few hundred at most, and
+ * it needs no comparison context (qsort has none). */
+static void sort_lines(size_t n, const double *a, const double *b, size_t *ord) {
+    for (size_t i = 0; i < n; i++) ord[i] = i;
+    for (size_t i = 1; i < n; i++) {
+        size_t t = ord[i];
+        size_t j = i;
+        while (j > 0 && (b[ord[j - 1]] > b[t] || (b[ord[j - 1]] == b[t] && a[ord[j - 1]] > a[t]))) {
+            ord[j] = ord[j - 1];
+            j--;
+        }
+        ord[j] = t;
+    }
+}
+
+double mrpc_log_kg_lines(size_t n, const double *a, const double *b, size_t *ord, size_t *env, double *c) {
+    if (n < 2) return -INFINITY;
+    sort_lines(n, a, b, ord);
+    /* The upper envelope: env[0..k], line env[j] is on top for z in (c[j], c[j+1]). */
+    size_t k = 0;
+    env[0] = ord[0];
+    c[0] = -INFINITY;
+    for (size_t t = 1; t < n; t++) {
+        size_t i = ord[t];
+        for (;;) {
+            size_t j = env[k];
+            if (b[i] == b[j]) { /* same slope, a[i] >= a[j]: i dominates j */
+                if (k == 0) { env[0] = i; c[0] = -INFINITY; goto next; }
+                k--;
+                continue;
+            }
+            double z = (a[j] - a[i]) / (b[i] - b[j]); /* where line i overtakes line j */
+            if (k > 0 && z <= c[k]) { k--; continue; }
+            env[++k] = i;
+            c[k] = z;
+            break;
+        }
+    next:;
+    }
+    if (k == 0) return -INFINITY;
+    double terms_max = -INFINITY;
+    for (size_t j = 1; j <= k; j++) {
+        double t = log(b[env[j]] - b[env[j - 1]]) + mrpc_log_h(-fabs(c[j]));
+        c[j - 1] = t; /* c[j] is no longer needed once read: reuse c for the terms */
+        if (t > terms_max) terms_max = t;
+    }
+    if (!(terms_max > -INFINITY)) return -INFINITY;
+    double s = 0.0;
+    for (size_t j = 0; j < k; j++) s += exp(c[j] - terms_max);
+    return terms_max + log(s);
 }

@@ -18,6 +18,8 @@
 #ifndef MRPC_OPTIMIZE_ACQUISITION_H
 #define MRPC_OPTIMIZE_ACQUISITION_H
 
+#include <stddef.h>
+
 /* log(phi(z) + z Phi(z)) for finite z; -inf for z = -inf, z for huge z. */
 double mrpc_log_h(double z);
 
@@ -30,5 +32,18 @@ double mrpc_log_ei(double mean, double var, double best);
 
 /* Plain EI (for tests and reports): sigma * h(z); may underflow to 0. */
 double mrpc_ei(double mean, double var, double best);
+
+/*
+ * log(E[max_i (a_i + b_i Z)] - max_i a_i) for Z ~ N(0, 1) and n >= 1 lines: the
+ * knowledge-gradient value of a measurement whose outcome moves the (maximization-form)
+ * posterior means a_i by b_i Z. Exact, by the upper envelope of the lines (Frazier,
+ * Powell and Dayanik, "The knowledge-gradient policy for correlated normal beliefs",
+ * INFORMS J. Computing 21, 2009, Algorithm 1): sort by slope, drop dominated lines,
+ * then the value is sum over the envelope's breakpoints c_j of
+ * (b_{j+1} - b_j) h(-|c_j|), summed here in log form with mrpc_log_h (finite far out
+ * where the value underflows). -inf when every slope is equal (no information).
+ * Scratch: ord [n] and env [n] indices, c [n] doubles.
+ */
+double mrpc_log_kg_lines(size_t n, const double *a, const double *b, size_t *ord, size_t *env, double *c);
 
 #endif /* MRPC_OPTIMIZE_ACQUISITION_H */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "acquisition.h"
+#include "kg.h"
 
 void mrpc_bo_options_defaults(mrpc_bo_options *opt) {
     opt->n_candidates = 2000;
@@ -18,6 +19,17 @@ void mrpc_bo_options_defaults(mrpc_bo_options *opt) {
     opt->max_gp_points = 256;
     opt->init_points = 0;
     opt->augmented = 1;
+    opt->knowledge_gradient = MRPC_BO_KG_AUTO;
+    opt->map_priors = 1;
+}
+
+size_t mrpc_bo_default_init_points(size_t d) {
+    return 2 * d > 5 ? 2 * d : 5;
+}
+
+void mrpc_bo_fit_settings(const mrpc_bo_options *opt, mrpc_rng *rng, mrpc_gp_fit_options *fo) {
+    if (opt->map_priors) mrpc_gp_fit_map_defaults(fo, rng); else mrpc_gp_fit_defaults(fo, rng);
+    fo->restarts = opt->restarts;
 }
 
 /* The state of one round. */
@@ -34,6 +46,7 @@ typedef struct bo_ctx {
     double   y_mean, y_std;
     mrpc_rng *rng;
     int      augmented; /* score with augmented EI */
+    mrpc_kg *kg;        /* score with the knowledge gradient (NULL: EI) */
 } bo_ctx;
 
 /* Decodes unit coordinates u[d] into a canonical configuration cfg[np] and its unit coordinates u_out[d]. */
@@ -166,11 +179,7 @@ static int cmp_size(const void *a, const void *b) {
     return x < y ? -1 : (x > y);
 }
 
-/*
- * Picks at most `max` of n runs into idx (sorted): all when n <= max, else the best
- * half by y and a random selection of the rest. Returns the count.
- */
-static size_t select_subset(const double *y, size_t n, size_t max, mrpc_rng *rng, size_t *idx) {
+size_t mrpc_bo_select_subset(const double *y, size_t n, size_t max, mrpc_rng *rng, size_t *idx) {
     if (n <= max) {
         for (size_t i = 0; i < n; i++) idx[i] = i;
         return n;
@@ -213,6 +222,7 @@ static double score(const bo_ctx *c, double m, double v) {
 static double acq_at(const bo_ctx *c, const double *u) {
     double m, v;
     mrpc_gp_predict(&c->gp, u, &m, &v);
+    if (c->kg) return mrpc_kg_log(c->kg, &c->gp, u, m, v, NULL, 0);
     return score(c, m, v);
 }
 
@@ -358,8 +368,10 @@ static int choose_gp(bo_ctx *c, const mrpc_bo_options *opt, pool *p, double *cfg
     size_t d = c->d, np = c->np, m = p->m;
     int found = 0;
     *status = MRPC_OK;
+    if (c->kg && (*status = mrpc_kg_prepare(c->kg, &c->gp, err)) != MRPC_OK) return 0;
     for (size_t j = 0; j < m; j++) {
-        double a = score(c, p->mean[j], p->var[j]);
+        double a = c->kg ? mrpc_kg_log(c->kg, &c->gp, p->U + j * d, p->mean[j], p->var[j], p->V + j, m)
+                         : score(c, p->mean[j], p->var[j]);
         p->sc[j].score = isfinite(a) ? a : -INFINITY;
         p->sc[j].index = j;
     }
@@ -418,7 +430,9 @@ mrpc_status mrpc_bo_suggest(const mrpc_bo_problem *prob, const mrpc_bo_options *
     }
     if (q == 0) return MRPC_OK;
 
-    bo_ctx c = {.p = prob, .np = np, .d = d, .rng = rng, .augmented = opt.augmented};
+    mrpc_kg kg = {0};
+    bo_ctx c = {.p = prob, .np = np, .d = d, .rng = rng, .augmented = opt.augmented,
+                .kg = opt.knowledge_gradient == 1 ? &kg : NULL};
     size_t cap = prob->n_obs + prob->n_pending + q;
     c.base = malloc(np * sizeof *c.base);
     c.taken = malloc(cap * np * sizeof *c.taken);
@@ -446,16 +460,21 @@ mrpc_status mrpc_bo_suggest(const mrpc_bo_problem *prob, const mrpc_bo_options *
     }
 
     size_t n = prob->n_obs;
-    size_t init = opt.init_points ? opt.init_points : d + 1;
+    size_t init = opt.init_points ? opt.init_points : mrpc_bo_default_init_points(d);
     if (n < init || n < 2) {
+        /* The design has `init` points (pending runs count): a wave that completes it is
+         * not rounded up to a whole wave of design when a GP can choose the rest. */
+        size_t have = n + prob->n_pending;
+        size_t n_design = n < 2 ? q : (init > have ? init - have : 0);
+        if (n_design > q) n_design = q;
         uint64_t next = prob->n_obs + prob->n_pending;
-        for (size_t k = 0; k < q; k++) {
-            if (!choose_design(&c, &next, cfg) && !choose_spread(&c, cfg)) break;
+        for (size_t k = 0; k < n_design; k++) {
+            if (!choose_design(&c, &next, cfg) && !choose_spread(&c, cfg)) goto done;
             memcpy(out + k * np, cfg, np * sizeof *cfg);
             add_taken(&c, cfg);
             (*n_out)++;
         }
-        goto done;
+        if (*n_out == q) goto done;
     }
 
     /* Standardize y over all runs (population std), so fit and posterior share a scale. */
@@ -484,28 +503,29 @@ mrpc_status mrpc_bo_suggest(const mrpc_bo_problem *prob, const mrpc_bo_options *
     }
 
     /* Hyperparameters on at most max_fit_points runs. */
-    size_t nf = select_subset(ys, n, opt.max_fit_points ? opt.max_fit_points : 128, rng, idx);
+    size_t nf = mrpc_bo_select_subset(ys, n, opt.max_fit_points ? opt.max_fit_points : 128, rng, idx);
     for (size_t i = 0; i < nf; i++) {
         memcpy(Xf + i * d, X + idx[i] * d, d * sizeof *X);
         yf[i] = ys[idx[i]];
     }
     mrpc_gp_fit_options fo;
-    mrpc_gp_fit_defaults(&fo, rng);
-    fo.restarts = opt.restarts;
+    mrpc_bo_fit_settings(&opt, rng, &fo);
     mrpc_gp_hyper h;
     double lml = 0.0;
     s = mrpc_gp_fit(Xf, yf, nf, d, &fo, &h, &lml, err);
     if (s != MRPC_OK) goto done;
 
     /* Posterior on at most max_gp_points runs, then the pending runs as believed points. */
-    size_t nc = select_subset(ys, n, opt.max_gp_points ? opt.max_gp_points : 256, rng, idx);
+    size_t nc = mrpc_bo_select_subset(ys, n, opt.max_gp_points ? opt.max_gp_points : 256, rng, idx);
     for (size_t i = 0; i < nc; i++) {
         memcpy(Xf + i * d, X + idx[i] * d, d * sizeof *X);
         yf[i] = ys[idx[i]];
     }
     s = mrpc_gp_condition(&c.gp, Xf, yf, nc, d, &h, 0, prob->n_pending + q, err);
     if (s != MRPC_OK) goto done;
+    if (opt.knowledge_gradient == MRPC_BO_KG_AUTO && exp(h.log_sn2) >= MRPC_BO_KG_NOISE_RATIO * exp(h.log_sf2)) c.kg = &kg;
     if (info) {
+        info->used_kg = c.kg != NULL;
         info->used_gp = 1;
         info->n_fit = nf;
         info->n_cond = nc;
@@ -535,16 +555,18 @@ mrpc_status mrpc_bo_suggest(const mrpc_bo_problem *prob, const mrpc_bo_options *
         free(pm); free(pv); free(r);
         if (s != MRPC_OK) goto done;
     }
-    for (size_t i = 0; i < prob->n_pending; i++) {
+    for (size_t i = 0; i < prob->n_pending + *n_out; i++) {
+        /* Pending runs, then the design points of this wave, as believed points. */
+        const double *v = i < prob->n_pending ? prob->pending_values + i * np : out + (i - prob->n_pending) * np;
         double u[MRPC_GP_MAX_DIM];
-        encode(&c, prob->pending_values + i * np, u);
+        encode(&c, v, u);
         s = mrpc_gp_add_fantasy(&c.gp, u, err);
         if (s != MRPC_OK) goto done;
     }
 
     pool pl;
     if ((s = pool_init(&c, &opt, anchors, 3, &pl, err)) != MRPC_OK) goto done;
-    for (size_t k = 0; k < q; k++) {
+    for (size_t k = *n_out; k < q; k++) {
         double u[MRPC_GP_MAX_DIM];
         int ok = choose_gp(&c, &opt, &pl, cfg, u, err, &s);
         if (s != MRPC_OK) break;
@@ -567,6 +589,7 @@ mrpc_status mrpc_bo_suggest(const mrpc_bo_problem *prob, const mrpc_bo_options *
 
 done:
     mrpc_gp_free(&c.gp);
+    mrpc_kg_free(&kg);
     free(c.base); free(c.taken); free(c.taken_u); free(cfg);
     free(X); free(ys); free(idx); free(Xf); free(yf); free(anchors);
     return s;

@@ -75,10 +75,22 @@ mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wa
     mrpc_strbuf_appendf(&t, "# One log per task: %%A is the array job id, %%a the task id.\n#SBATCH --output=%s/logs/%%A_%%a.out\n",
         wave_dir);
     mrpc_strbuf_appendf(&t, "# Wall-clock limit of one task.\n#SBATCH --time=%s\n", s->time);
-    mrpc_strbuf_appendf(&t, "# MPI ranks of one task (data-parallel training) and CPU cores for each.\n");
-    mrpc_strbuf_appendf(&t, "#SBATCH --ntasks=%lld\n#SBATCH --cpus-per-task=%lld\n", (long long)s->ranks_per_task,
-        (long long)s->cpus_per_task);
-    if (s->gpus > 0) mrpc_strbuf_appendf(&t, "# GPUs of one task.\n#SBATCH --gpus=%lld\n", (long long)s->gpus);
+    if (s->nodes_per_task > 1) {
+        /* One run over several nodes: the same number of ranks (and GPUs) on each. */
+        mrpc_strbuf_appendf(&t, "# One task (one run) spans %lld nodes with %lld MPI ranks on each (data-parallel training),\n"
+            "# CPU cores for each rank.\n", (long long)s->nodes_per_task, (long long)(s->ranks_per_task / s->nodes_per_task));
+        mrpc_strbuf_appendf(&t, "#SBATCH --nodes=%lld\n#SBATCH --ntasks-per-node=%lld\n#SBATCH --cpus-per-task=%lld\n",
+            (long long)s->nodes_per_task, (long long)(s->ranks_per_task / s->nodes_per_task), (long long)s->cpus_per_task);
+        if (s->gpus > 0) {
+            mrpc_strbuf_appendf(&t, "# GPUs on each node of one task.\n#SBATCH --gpus-per-node=%lld\n",
+                (long long)(s->gpus / s->nodes_per_task));
+        }
+    } else {
+        mrpc_strbuf_appendf(&t, "# MPI ranks of one task (data-parallel training) and CPU cores for each.\n");
+        mrpc_strbuf_appendf(&t, "#SBATCH --ntasks=%lld\n#SBATCH --cpus-per-task=%lld\n", (long long)s->ranks_per_task,
+            (long long)s->cpus_per_task);
+        if (s->gpus > 0) mrpc_strbuf_appendf(&t, "# GPUs of one task.\n#SBATCH --gpus=%lld\n", (long long)s->gpus);
+    }
     if (s->partition[0]) mrpc_strbuf_appendf(&t, "# Partition.\n#SBATCH --partition=%s\n", s->partition);
     if (s->account[0]) mrpc_strbuf_appendf(&t, "# Account charged.\n#SBATCH --account=%s\n", s->account);
     mrpc_strbuf_appendf(&t, "# A preempted task is queued again and resumes from its checkpoint.\n#SBATCH --requeue\n");
@@ -98,6 +110,10 @@ mrpc_status mrpc_emit_sbatch(const mrpc_study *st, mrpc_stage_kind stage, int wa
     mrpc_strbuf_appendf(&t, "# Exported so that it does not matter from which directory this script was submitted.\n");
     mrpc_strbuf_appendf(&t, "export MRPC_HOME=\"${MRPC_HOME:-%s}\"\n", home);
     mrpc_strbuf_appendf(&t, "export MRPC_BINDIR=\"${MRPC_BINDIR:-%s}\"\n", bindir);
+    if (s->ranks_per_task > 1) {
+        mrpc_strbuf_appendf(&t, "# The ranks of one run find each other through Slurm's PMI plugin (slurm.mpi).\n");
+        mrpc_strbuf_appendf(&t, "export MRPC_SRUN_ARGS=\"${MRPC_SRUN_ARGS:---mpi=%s}\"\n", s->mpi);
+    }
     mrpc_strbuf_appendf(&t, "exec \"$MRPC_HOME/slurm/task.sh\" %s\n", wave_dir);
     if (t.failed) {
         free(t.data);
@@ -137,6 +153,11 @@ mrpc_status mrpc_emit_render(const mrpc_study *st, const mrpc_plan *plan, const 
     for (size_t k = 0; k < np; k++) mrpc_str_copy(w->keys[k], sizeof w->keys[0], st->space.params[k].name);
     w->n_keys = np;
     if (plan->with_seed) mrpc_str_copy(w->keys[w->n_keys++], sizeof w->keys[0], "seed");
+    /* Successive halving (asha.h): where the runs pause, when any does (absent column = 0). */
+    size_t pause_col = 0;
+    for (size_t i = 0; i < plan->n_tasks && !pause_col; i++)
+        if (plan->tasks[i].pause_after_epoch > 0) pause_col = w->n_keys;
+    if (pause_col) mrpc_str_copy(w->keys[w->n_keys++], sizeof w->keys[0], "pause_after_epoch");
     /* The searched columns: the fixed_hash mrpc-train recomputes covers everything else (constants too). */
     w->has_searched = 1;
     for (size_t k = 0; k < np; k++)
@@ -154,6 +175,7 @@ mrpc_status mrpc_emit_render(const mrpc_study *st, const mrpc_plan *plan, const 
         }
         for (size_t k = 0; k < np; k++) mrpc_param_format(&st->space.params[k], pt->values[k], t->values[k], MRPC_WAVE_VALUE_MAX);
         if (plan->with_seed) snprintf(t->values[np], MRPC_WAVE_VALUE_MAX, "%lld", (long long)pt->seed);
+        if (pause_col) snprintf(t->values[pause_col], MRPC_WAVE_VALUE_MAX, "%lld", (long long)pt->pause_after_epoch);
     }
     w->n_tasks = plan->n_tasks;
     if ((r = mrpc_wave_format_tasks(w, &out->tasks_tsv, err)) != MRPC_OK) goto done;

@@ -20,10 +20,16 @@
 #include "wave.h"
 
 static const char *const state_names[MRPC_OBS_STATE_COUNT] = {"completed", "failed",      "diverged", "missing",
-                                                              "pending",   "interrupted", "retried"};
+                                                              "pending",   "interrupted", "retried",  "paused"};
 
 const char *mrpc_obs_state_str(mrpc_obs_state state) {
     return (state >= 0 && state < MRPC_OBS_STATE_COUNT) ? state_names[state] : "unknown";
+}
+
+void mrpc_obs_init(mrpc_obs *o) {
+    memset(o, 0, sizeof *o);
+    o->objective = NAN;
+    for (size_t e = 0; e < MRPC_OBS_MAX_EPOCHS; e++) o->epoch_accuracy[e] = o->epoch_f1[e] = NAN;
 }
 
 void mrpc_history_free(mrpc_history *h) {
@@ -140,6 +146,10 @@ typedef struct rec_info {
     int64_t         seed;
     double          objective;   /* NaN when absent */
     int             used;        /* claimed by a wave task */
+    int64_t         paused_epoch;                      /* > 0 when paused */
+    int64_t         epochs_done;                       /* highest /eval/epoch */
+    double          curve_acc[MRPC_OBS_MAX_EPOCHS];    /* after epoch e at [e - 1]; NaN when none */
+    double          curve_f1[MRPC_OBS_MAX_EPOCHS];
 } rec_info;
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -217,7 +227,8 @@ static const char *const metric_names[] = {"accuracy", "f1", "best_accuracy", "e
                                            "tokens_per_second"};
 #define N_METRICS (sizeof metric_names / sizeof metric_names[0])
 #define CACHE_NAME ".mrpc-optimize-cache"
-#define CACHE_HEADER "# mrpc-optimize record cache v1\n"
+#define CACHE_HEADER "# mrpc-optimize record cache v2\n"
+#define CACHE_LINE_MAX 8192
 
 /* What the history needs of one record file, readable from HDF5 or from the cache. */
 typedef struct raw_rec {
@@ -231,11 +242,19 @@ typedef struct raw_rec {
     unsigned char   metric_known[N_METRICS]; /* eval_loss needs the series, which a cheap read skips */
     size_t          n_hparams;
     mrpc_hparam     hparams[MRPC_RUNREC_MAX_HPARAMS];
+    int64_t         paused_epoch;                      /* the record's, 0 unless paused */
+    int64_t         epochs_done;                       /* highest /eval/epoch, 0 when none */
+    double          curve_acc[MRPC_OBS_MAX_EPOCHS];    /* /eval/accuracy after epoch e at [e - 1], NaN when none */
+    double          curve_f1[MRPC_OBS_MAX_EPOCHS];
 } raw_rec;
 
 static void raw_from_runrec(const mrpc_runrec *rec, unsigned flags, raw_rec *raw) {
     mrpc_str_copy(raw->run_id, sizeof raw->run_id, rec->run_id);
     raw->status = rec->status;
+    /* Failed because the cluster lost a rank (/@failure "lost_rank"): its checkpoint was
+     * kept and starting it again resumes it, so it counts as a run without a final record
+     * (retried, never cached as final). */
+    if (rec->status == MRPC_RUN_FAILED && strcmp(rec->failure, "lost_rank") == 0) raw->status = MRPC_RUN_RUNNING;
     mrpc_str_copy(raw->reason, sizeof raw->reason, rec->status_reason);
     int completed = mrpc_runrec_is_completed(rec);
     for (size_t m = 0; m < N_METRICS; m++) {
@@ -245,6 +264,19 @@ static void raw_from_runrec(const mrpc_runrec *rec, unsigned flags, raw_rec *raw
     }
     raw->n_hparams = rec->n_hparams < MRPC_RUNREC_MAX_HPARAMS ? rec->n_hparams : MRPC_RUNREC_MAX_HPARAMS;
     memcpy(raw->hparams, rec->hparams, raw->n_hparams * sizeof *raw->hparams);
+    /* The learning curve (rungs of successive halving): one entry per evaluated epoch. */
+    raw->paused_epoch = rec->paused_epoch;
+    raw->epochs_done  = 0;
+    for (size_t e = 0; e < MRPC_OBS_MAX_EPOCHS; e++) raw->curve_acc[e] = raw->curve_f1[e] = NAN;
+    for (size_t i = 0; i < rec->n_eval && rec->eval_epoch; i++) {
+        int64_t e = rec->eval_epoch[i];
+        if (e < 1) continue; /* the fill value of an entry a dead writer never wrote */
+        if (e > raw->epochs_done) raw->epochs_done = e;
+        if (e <= MRPC_OBS_MAX_EPOCHS) {
+            raw->curve_acc[e - 1] = rec->eval_accuracy[i];
+            raw->curve_f1[e - 1]  = rec->eval_f1[i];
+        }
+    }
 }
 
 static const mrpc_hparam *raw_hparam(const raw_rec *raw, const char *name) {
@@ -280,6 +312,24 @@ static int cache_line(const raw_rec *r, char *buf, size_t size) {
         else if (isnan(r->metric[m])) n += snprintf(buf + n, size - (size_t)n, "\tnan");
         else n += snprintf(buf + n, size - (size_t)n, "\t%a", r->metric[m]);
     }
+    /* v2: the paused epoch, then the learning curve "<epochs_done>:acc/f1,acc/f1,..." ("-" when empty). */
+    if (n > 0 && (size_t)n < size) n += snprintf(buf + n, size - (size_t)n, "\t%lld\t", (long long)r->paused_epoch);
+    if (n > 0 && (size_t)n < size) {
+        if (r->epochs_done <= 0) {
+            n += snprintf(buf + n, size - (size_t)n, "-");
+        } else {
+            n += snprintf(buf + n, size - (size_t)n, "%lld:", (long long)r->epochs_done);
+            int64_t kept = r->epochs_done < MRPC_OBS_MAX_EPOCHS ? r->epochs_done : MRPC_OBS_MAX_EPOCHS;
+            for (int64_t e = 0; e < kept && n > 0 && (size_t)n < size; e++) {
+                double v[2] = {r->curve_acc[e], r->curve_f1[e]};
+                for (int j = 0; j < 2 && n > 0 && (size_t)n < size; j++) {
+                    const char *sep = j ? "/" : e ? "," : "";
+                    if (isnan(v[j])) n += snprintf(buf + n, size - (size_t)n, "%snan", sep);
+                    else n += snprintf(buf + n, size - (size_t)n, "%s%a", sep, v[j]);
+                }
+            }
+        }
+    }
     for (size_t i = 0; i < r->n_hparams && n > 0 && (size_t)n < size; i++) {
         const mrpc_hparam *hp = &r->hparams[i];
         if (!cell_ok(hp->name) || strchr(hp->name, '=')) return 0;
@@ -308,10 +358,37 @@ static int parse_hexf(const char *s, double *out) {
     return end && end != s && *end == '\0';
 }
 
+/* Parses a cached learning curve ("-" or "<epochs_done>:acc/f1,acc/f1,..."; modified in place). */
+static int parse_curve(char *s, raw_rec *r) {
+    for (size_t e = 0; e < MRPC_OBS_MAX_EPOCHS; e++) r->curve_acc[e] = r->curve_f1[e] = NAN;
+    r->epochs_done = 0;
+    if (strcmp(s, "-") == 0) return 1;
+    char *colon = strchr(s, ':');
+    if (!colon) return 0;
+    *colon = '\0';
+    long long done;
+    if (!parse_ll(s, &done) || done < 1 || done > INT32_MAX) return 0;
+    r->epochs_done = (int64_t)done;
+    int64_t kept = done < MRPC_OBS_MAX_EPOCHS ? (int64_t)done : MRPC_OBS_MAX_EPOCHS, e = 0;
+    for (char *p = colon + 1; e < kept; e++) {
+        char *comma = strchr(p, ',');
+        if ((comma != NULL) != (e + 1 < kept)) return 0;
+        if (comma) *comma = '\0';
+        char *slash = strchr(p, '/');
+        if (!slash) return 0;
+        *slash = '\0';
+        if (!parse_hexf(p, &r->curve_acc[e]) || !parse_hexf(slash + 1, &r->curve_f1[e])) return 0;
+        if (!mrpc_runrec_metric_in_range("accuracy", r->curve_acc[e]) || !mrpc_runrec_metric_in_range("f1", r->curve_f1[e]))
+            return 0;
+        p = comma ? comma + 1 : p + strlen(p);
+    }
+    return 1;
+}
+
 /* Parses one cache line (modified in place). Returns 1 on success. */
 static int cache_parse_line(char *line, raw_rec *r) {
     memset(r, 0, sizeof *r);
-    char *cells[8 + N_METRICS + MRPC_RUNREC_MAX_HPARAMS];
+    char *cells[10 + N_METRICS + MRPC_RUNREC_MAX_HPARAMS];
     size_t n = 0;
     for (char *p = line;;) {
         if (n == sizeof cells / sizeof cells[0]) return 0;
@@ -321,7 +398,7 @@ static int cache_parse_line(char *line, raw_rec *r) {
         *tab = '\0';
         p = tab + 1;
     }
-    if (n < 7 + N_METRICS) return 0;
+    if (n < 9 + N_METRICS) return 0;
     long long status, ino;
     if (!mrpc_str_copy(r->name, sizeof r->name, cells[0]) || !parse_ll(cells[1], &r->size) ||
         !parse_ll(cells[2], &r->mtime_ns) || !parse_ll(cells[3], &ino) || !mrpc_str_copy(r->run_id, sizeof r->run_id, cells[4]) ||
@@ -336,7 +413,12 @@ static int cache_parse_line(char *line, raw_rec *r) {
         if (!parse_hexf(c, &r->metric[m])) return 0;
         r->metric_known[m] = 1;
     }
-    for (size_t i = 7 + N_METRICS; i < n; i++) {
+    long long paused;
+    if (!parse_ll(cells[7 + N_METRICS], &paused) || paused < 0 || paused > INT32_MAX ||
+        (paused > 0) != (r->status == MRPC_RUN_PAUSED) || !parse_curve(cells[8 + N_METRICS], r))
+        return 0;
+    r->paused_epoch = (int64_t)paused;
+    for (size_t i = 9 + N_METRICS; i < n; i++) {
         char *eq = strchr(cells[i], '=');
         if (!eq || eq == cells[i] || r->n_hparams >= MRPC_RUNREC_MAX_HPARAMS) return 0;
         *eq = '\0';
@@ -435,6 +517,10 @@ static void inspect_record(const mrpc_study *st, const raw_rec *rec, rec_info *r
     ri->seed = seed ? (seed->kind == MRPC_VALUE_INT ? seed->i : (int64_t)seed->f) : st->base_seed;
     double v = rec->metric[metric_index(st->metric)];
     ri->objective = rec->status == MRPC_RUN_COMPLETED && isfinite(v) ? v : NAN;
+    ri->paused_epoch = rec->paused_epoch;
+    ri->epochs_done = rec->epochs_done;
+    memcpy(ri->curve_acc, rec->curve_acc, sizeof ri->curve_acc);
+    memcpy(ri->curve_f1, rec->curve_f1, sizeof ri->curve_f1);
 }
 
 /* Reports a temporary record cache that an mrpc-optimize killed while writing it left behind. */
@@ -515,7 +601,8 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     }
     size_t k = 0, n_raw = 0, hits = 0, n_final = 0;
     size_t mi = metric_index(st->metric);
-    unsigned flags = strcmp(st->metric, "eval_loss") == 0 ? MRPC_RUNREC_READ_SERIES : MRPC_RUNREC_READ_ATTRS_ONLY;
+    /* The attributes and the /eval series (the learning curve), or everything for eval_loss. */
+    unsigned flags = strcmp(st->metric, "eval_loss") == 0 ? MRPC_RUNREC_READ_SERIES : MRPC_RUNREC_READ_EVAL;
     for (size_t i = 0; i < n; i++) {
         char path[MRPC_STUDY_PATH_MAX + 600];
         snprintf(path, sizeof path, "%s/%s", dir, names[i]);
@@ -558,8 +645,8 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     if (update) mrpc_remove_stale_temps(cache_path, (double)started, report_stale_cache, h);
     if (update && (hits != n_cache || hits != n_final)) {
         /* The final records, in file-name order: the cache of the next call. */
-        size_t cap = 4096 + n_raw * 4096;
-        char *text = malloc(cap), line[4096];
+        size_t cap = 4096 + n_raw * CACHE_LINE_MAX;
+        char *text = malloc(cap), line[CACHE_LINE_MAX];
         if (text) {
             size_t len = 0;
             len += (size_t)snprintf(text, cap, "%s", CACHE_HEADER);
@@ -605,6 +692,9 @@ static rec_info *find_record(rec_info *recs, size_t n, const char *run_id) {
 
 /* The observation of a task or a record from the record's state. */
 static void state_from_record(const mrpc_study *st, const rec_info *r, mrpc_obs *o) {
+    o->epochs_done = r->epochs_done;
+    memcpy(o->epoch_accuracy, r->curve_acc, sizeof o->epoch_accuracy);
+    memcpy(o->epoch_f1, r->curve_f1, sizeof o->epoch_f1);
     if (!r->matches) {
         o->state = MRPC_OBS_FAILED;
         snprintf(o->note, sizeof o->note, "record ran with other fixed settings (%s)", r->mismatch);
@@ -627,6 +717,11 @@ static void state_from_record(const mrpc_study *st, const rec_info *r, mrpc_obs 
     case MRPC_RUN_DIVERGED:
         o->state = MRPC_OBS_DIVERGED;
         snprintf(o->note, sizeof o->note, "diverged%s%s", r->reason[0] ? ": " : "", r->reason);
+        break;
+    case MRPC_RUN_PAUSED:
+        /* Stopped on purpose at a rung boundary: not a result yet, not a failure. */
+        o->state = MRPC_OBS_PAUSED;
+        o->paused_epoch = r->paused_epoch;
         break;
     default:
         /* Still "running": for a finalized wave's task, mrpc_history_unfinished decides. */
@@ -670,8 +765,11 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
             return s;
         }
     }
-    for (size_t c = 0; c < w.n_keys; c++)
+    int pause_col = -1;
+    for (size_t c = 0; c < w.n_keys; c++) {
         if (strcmp(w.keys[c], "seed") == 0) seed_col = (int)c;
+        if (strcmp(w.keys[c], "pause_after_epoch") == 0) pause_col = (int)c;
+    }
 
     char marker[MRPC_STUDY_PATH_MAX + 200];
     snprintf(marker, sizeof marker, "%s/finalized", dir);
@@ -689,7 +787,7 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
     for (size_t t = 0; t < w.n_tasks && s == MRPC_OK; t++) {
         const mrpc_wave_task *task = &w.tasks[t];
         mrpc_obs o;
-        memset(&o, 0, sizeof o);
+        mrpc_obs_init(&o);
         mrpc_str_copy(o.run_id, sizeof o.run_id, task->run_id);
         o.stage = stage;
         o.wave = w.wave;
@@ -701,14 +799,19 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
             if (!mrpc_parse_f64(task->values[col[k]], &o.values[k])) o.values[k] = NAN;
         }
         if (seed_col >= 0) mrpc_parse_i64(task->values[seed_col], &o.seed);
-        /* A run listed again by a later wave is a retry: the later task is its observation. */
+        if (pause_col >= 0) mrpc_parse_i64(task->values[pause_col], &o.pause_after_epoch);
+        /* A run listed again by a later wave is a retry: the later task is its observation. A
+         * task that pauses later (or not at all) than the earlier one is its promotion instead
+         * (it continues a paused run): superseded too, but not a retry. */
         o.attempts = 1;
         mrpc_obs *prev = earlier_task(h, e.first_obs, stage, task->run_id);
         if (prev) {
-            o.attempts = prev->attempts + 1;
+            int promoted = prev->pause_after_epoch > 0 &&
+                           (o.pause_after_epoch == 0 || o.pause_after_epoch > prev->pause_after_epoch);
+            o.attempts = promoted ? prev->attempts : prev->attempts + 1;
             prev->state = MRPC_OBS_RETRIED;
             prev->objective = NAN;
-            snprintf(prev->note, sizeof prev->note, "retried in wave %02d", w.wave);
+            snprintf(prev->note, sizeof prev->note, "%s in wave %02d", promoted ? "promoted" : "retried", w.wave);
         }
         rec_info *r = find_record(recs, n_recs, task->run_id);
         if (!r) {
@@ -718,6 +821,9 @@ static mrpc_status add_wave(const mrpc_study *st, mrpc_history *h, int stage, co
         } else {
             r->used = 1;
             state_from_record(st, r, &o);
+            /* A record paused before this task's pause point: the promotion has not run yet. */
+            if (o.state == MRPC_OBS_PAUSED && (o.pause_after_epoch == 0 || o.paused_epoch < o.pause_after_epoch))
+                o.state = MRPC_OBS_PENDING;
             if (o.state == MRPC_OBS_PENDING && e.finalized) mrpc_history_unfinished(st, latest, &o);
             /* A record must have run what the task planned. */
             for (size_t k = 0; k < st->space.n_params && r->matches; k++) {
@@ -796,7 +902,7 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
             continue;
         }
         mrpc_obs o;
-        memset(&o, 0, sizeof o);
+        mrpc_obs_init(&o);
         mrpc_str_copy(o.run_id, sizeof o.run_id, r->run_id);
         o.stage = -1;
         o.wave = -1;

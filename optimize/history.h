@@ -19,6 +19,13 @@
  * skipped and listed in `problems`; records of other studies (different fixed
  * settings) are counted only.
  *
+ * A record that says "paused" (pause_after_epoch: stopped on purpose at a rung boundary,
+ * resume checkpoint kept) is PAUSED: neither completed nor failed nor interrupted, never
+ * retried and never imputed; its learning curve (epoch_accuracy, epoch_f1) says how it
+ * did so far. A later wave's task of the same run with a larger pause_after_epoch (or 0)
+ * is its promotion (interface 3 of issue 14): the earlier task is then RETRIED
+ * (superseded) but the promotion does not count as a retry (attempts stays).
+ *
  * Order is deterministic: waves by stage then number, tasks by id, then the runs
  * outside waves by run id.
  */
@@ -40,11 +47,15 @@ typedef enum mrpc_obs_state {
     MRPC_OBS_PENDING, /* no record yet, or still "running" */
     MRPC_OBS_INTERRUPTED, /* no final record after the wave was finalized: to be retried */
     MRPC_OBS_RETRIED, /* superseded by the same run in a later wave: not an observation */
+    MRPC_OBS_PAUSED,  /* record says "paused" (after /@paused_epoch): partial, to be promoted or left */
     MRPC_OBS_STATE_COUNT
 } mrpc_obs_state;
 
-/* "completed", "failed", "diverged", "missing", "pending", "interrupted", "retried". */
+/* "completed", "failed", "diverged", "missing", "pending", "interrupted", "retried", "paused". */
 const char *mrpc_obs_state_str(mrpc_obs_state state);
+
+/* Epochs of a learning curve an observation keeps (later epochs are not kept). */
+#define MRPC_OBS_MAX_EPOCHS 64
 
 typedef struct mrpc_obs {
     char           run_id[129];
@@ -57,7 +68,20 @@ typedef struct mrpc_obs {
     double         objective;  /* the metric as recorded; NaN unless completed */
     char           note[200];  /* why it failed, "" otherwise */
     int            attempts;   /* waves that listed this run so far (1 + retries); 0 outside the waves */
+    int64_t        pause_after_epoch; /* the task's planned pause (tasks.tsv column; 0 = to the end, and outside waves) */
+    /* The learning curve from the record's /eval series (any status; empty without a readable
+     * record): epochs_done = the highest /eval/epoch evaluated, epoch_accuracy[e - 1] and
+     * epoch_f1[e - 1] the validation accuracy and F1 after epoch e (NaN when epoch e was not
+     * evaluated or e > MRPC_OBS_MAX_EPOCHS). paused_epoch: the record's /@paused_epoch when
+     * PAUSED, else 0. */
+    int64_t        epochs_done;
+    int64_t        paused_epoch;
+    double         epoch_accuracy[MRPC_OBS_MAX_EPOCHS];
+    double         epoch_f1[MRPC_OBS_MAX_EPOCHS];
 } mrpc_obs;
+
+/* Clears an observation: zero, with the objective and the learning curve NaN. */
+void mrpc_obs_init(mrpc_obs *o);
 
 /* One emitted wave. */
 typedef struct mrpc_wave_entry {
@@ -87,9 +111,9 @@ typedef struct mrpc_history {
  * file) only on a damaged wave directory or one written for other fixed settings;
  * damaged records are skipped and reported in h->problems.
  *
- * Records with a final status are also kept in <study_dir>/.mrpc-optimize-cache (one
- * line per file: name, size, mtime, inode, status, metrics and hyperparameters in
- * exact hex form), so a call reads from HDF5 only the records that are new or whose
+ * Records with a final status (and paused ones) are also kept in
+ * <study_dir>/.mrpc-optimize-cache (one line per file: name, size, mtime, inode, status,
+ * metrics, paused epoch, learning curve and hyperparameters in exact hex form), so a call reads from HDF5 only the records that are new or whose
  * file changed. mrpc_history_load only reads the cache; mrpc_history_load_update
  * also rewrites it when it changed (what `next` does; dry runs and status write
  * nothing). A damaged cache is ignored as a whole.

@@ -5,6 +5,8 @@
  *   mrpc-optimize next --study FILE [--finalize] [--dry-run] [--lock-timeout S]
  *   mrpc-optimize status --study FILE
  *   mrpc-optimize show-wave --study FILE [--finalize]
+ *   mrpc-optimize recommend --study FILE [-k N]
+ *   mrpc-optimize cleanup --study FILE [--dry-run]
  *
  * `next` prints machine-readable lines on stdout (notes go to stderr):
  *   wave_dir=<absolute wave directory>   and   sbatch=sbatch <wave_dir>/wave.sbatch
@@ -33,8 +35,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "mrpc_version.h"
 #include "optimize.h"
+#include "recommend.h"
 #include "strutil.h"
 
 enum { EXIT_OK = 0, EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_BUSY = 3, EXIT_BLOCKED = 4 };
@@ -44,6 +48,8 @@ static void usage(FILE *out) {
             "usage: mrpc-optimize next --study FILE [--finalize] [--dry-run] [--lock-timeout SECONDS]\n"
             "       mrpc-optimize status --study FILE\n"
             "       mrpc-optimize show-wave --study FILE [--finalize]\n"
+            "       mrpc-optimize recommend --study FILE [-k N]\n"
+            "       mrpc-optimize cleanup --study FILE [--dry-run]\n"
             "       mrpc-optimize --version | --help\n"
             "\n"
             "next       decide and write the next wave of the study: prints wave_dir=... and sbatch=...,\n"
@@ -51,8 +57,18 @@ static void usage(FILE *out) {
             "           --finalize      the last wave's array has ended: runs without a final record failed\n"
             "           --dry-run       print what would happen; write nothing\n"
             "           --lock-timeout  seconds to wait for another mrpc-optimize on the study (default 30)\n"
-            "status     stages, waves, runs completed/failed/diverged/missing/pending, best run, what next would do\n"
+            "status     stages, waves, runs completed/failed/diverged/missing/pending, best run, what next would do,\n"
+            "           and the confirm stage's answer (also in <study_dir>/answer.yaml)\n"
             "show-wave  print the files the next wave would have (tasks.tsv, wave.yaml, wave.sbatch); writes nothing\n"
+            "recommend  the study's answer: the N (default 3) evaluated configurations with the best posterior\n"
+            "           mean of the last stage's GP (bayes, else grid), with posterior sd, observed mean and run ids\n"
+            "           (repeated seeds of one configuration are one entry); writes nothing\n"
+            "           -k N            how many configurations (1..1000)\n"
+            "cleanup    remove the resume checkpoints of paused runs that successive halving will no longer\n"
+            "           promote (their stage is over); the records stay. Says how many bytes it freed\n"
+            "           --dry-run       list them and their size; remove nothing\n"
+            "\n"
+            "FILE is a study (optimize/README.md) or a W&B sweep file (method:, metric:, run_cap:, parameters:)\n"
             "\n"
             "exit codes: 0 ok, 1 run-time failure, 2 bad usage or invalid input, 3 study locked, 4 blocked\n");
 }
@@ -127,6 +143,16 @@ static int squeue_probe(const char *job_name, void *ctx) {
     return total > 0 ? 1 : 0;
 }
 
+/* The study file's notes (a W&B sweep's keys that mean nothing here: wandb_sweep.h), one per line. */
+static void print_notes(const mrpc_study *st) {
+    for (const char *p = st->notes; *p;) {
+        const char *e = strchr(p, '\n');
+        int len = e ? (int)(e - p) : (int)strlen(p);
+        fprintf(stderr, "mrpc-optimize: note: %.*s\n", len, p);
+        p = e ? e + 1 : p + len;
+    }
+}
+
 int main(int argc, char **argv) {
     if (argc < 2) {
         usage(stderr);
@@ -142,7 +168,9 @@ int main(int argc, char **argv) {
         return EXIT_OK;
     }
     int is_next = !strcmp(cmd, "next"), is_status = !strcmp(cmd, "status"), is_show = !strcmp(cmd, "show-wave");
-    if (!is_next && !is_status && !is_show) {
+    int is_recommend = !strcmp(cmd, "recommend"), is_cleanup = !strcmp(cmd, "cleanup");
+    int64_t rec_k = 3;
+    if (!is_next && !is_status && !is_show && !is_recommend && !is_cleanup) {
         fprintf(stderr, "mrpc-optimize: unknown command \"%s\"\n", cmd);
         usage(stderr);
         return EXIT_USAGE;
@@ -156,9 +184,14 @@ int main(int argc, char **argv) {
         }
         if (!strcmp(argv[i], "--study") && i + 1 < argc) {
             study_path = argv[++i];
-        } else if (!strcmp(argv[i], "--finalize") && !is_status) {
+        } else if (!strcmp(argv[i], "-k") && is_recommend && i + 1 < argc) {
+            if (!mrpc_parse_i64(argv[++i], &rec_k) || rec_k < 1 || rec_k > 1000) {
+                fprintf(stderr, "mrpc-optimize: -k takes a number of configurations in 1..1000, got \"%s\"\n", argv[i]);
+                return EXIT_USAGE;
+            }
+        } else if (!strcmp(argv[i], "--finalize") && !is_status && !is_recommend && !is_cleanup) {
             opt.finalize = 1;
-        } else if (!strcmp(argv[i], "--dry-run") && is_next) {
+        } else if (!strcmp(argv[i], "--dry-run") && (is_next || is_cleanup)) {
             opt.dry_run = 1;
         } else if (!strcmp(argv[i], "--lock-timeout") && is_next && i + 1 < argc) {
             if (!mrpc_parse_f64(argv[++i], &opt.lock_timeout) || opt.lock_timeout < 0) {
@@ -195,7 +228,37 @@ int main(int argc, char **argv) {
         free(st);
         return exit_code(s);
     }
+    if (is_recommend) {
+        mrpc_history h;
+        s = mrpc_history_load(st, &h, &err);
+        if (s == MRPC_OK) {
+            mrpc_recommendation rec;
+            s = mrpc_recommend(st, &h, mrpc_recommend_default_stage(st), (size_t)rec_k, &rec, &err);
+            if (s == MRPC_OK) mrpc_recommendation_print(st, &rec, stdout);
+            mrpc_recommendation_free(&rec);
+            mrpc_history_free(&h);
+        }
+        if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-optimize", &err);
+        free(st);
+        if (s == MRPC_OK && fflush(stdout) != 0) return EXIT_RUNTIME;
+        return exit_code(s);
+    }
+    if (is_cleanup) { /* cleanup.h */
+        mrpc_cleanup_result cr;
+        s = mrpc_cleanup(st, opt.dry_run, opt.lock_timeout, stdout, &cr, &err);
+        if (s == MRPC_OK) {
+            printf("%s %zu checkpoint%s of paused runs that can no longer be promoted: %llu bytes%s; %zu kept (stage not over)\n",
+                   opt.dry_run ? "would remove" : "removed", cr.n_files, cr.n_files == 1 ? "" : "s",
+                   (unsigned long long)cr.bytes, opt.dry_run ? " would be freed" : " freed", cr.n_kept);
+        } else {
+            mrpc_error_print(stderr, "mrpc-optimize", &err);
+        }
+        free(st);
+        if (s == MRPC_OK && fflush(stdout) != 0) return EXIT_RUNTIME;
+        return exit_code(s);
+    }
     if (is_status) {
+        print_notes(st);
         s = mrpc_optimize_status_probe(st, bindir, squeue_probe, NULL, stdout, &err);
         if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-optimize", &err);
         free(st);
@@ -211,6 +274,8 @@ int main(int argc, char **argv) {
     }
     int rc = EXIT_OK;
     fprintf(stderr, "mrpc-optimize: %s\n", res.note);
+    /* What a W&B sweep file says that means nothing here: once, with the study's first wave. */
+    if (is_show || (!opt.dry_run && res.outcome == MRPC_NEXT_WAVE && res.wave == 0)) print_notes(st);
     if (is_show) {
         if (res.outcome == MRPC_NEXT_WAVE) {
             printf("# mrpc-optimize show-wave: the next wave of study %s (nothing written)\n# %s\n", st->name, res.note);

@@ -1,11 +1,15 @@
 /* optimize.c — the next-wave decision and the status report (see optimize.h). */
 #include "optimize.h"
+#include "recommend.h"
+#include "confirm.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "asha.h"
+#include "fidelity.h"
 #include "fsutil.h"
 #include "strutil.h"
 
@@ -52,12 +56,7 @@ static mrpc_status write_sensitivity(const mrpc_study *st, const mrpc_sensitivit
     if (r != MRPC_OK) return r;
     char path[MRPC_STUDY_PATH_MAX + 32];
     snprintf(path, sizeof path, "%s/sensitivity.yaml", st->dir);
-    char *old = NULL;
-    size_t old_size = 0;
-    if (mrpc_file_read_all(path, 1 << 22, &old, &old_size, NULL) != MRPC_OK || strcmp(old, yaml) != 0) {
-        r = mrpc_file_write_atomic(path, yaml, strlen(yaml), err);
-    }
-    free(old);
+    r = mrpc_file_write_text_if_changed(path, yaml, err);
     free(yaml);
     return r;
 }
@@ -119,6 +118,22 @@ static mrpc_status decide(const mrpc_study *st, const mrpc_history *h, const mrp
             continue;
         }
         int next_wave = last ? last->wave + 1 : 0;
+        if (stage == MRPC_STAGE_CONFIRM) { /* stages/confirm.h: one wave over new seeds, then answer.yaml */
+            if ((r = mrpc_confirm_step(st, h, last != NULL, next_wave, !opt->dry_run, &plan, err)) != MRPC_OK) goto done;
+            if (plan.n_tasks == 0) {
+                snprintf(res->note, sizeof res->note, "every stage of the study is done; %s", plan.note);
+                mrpc_plan_free(&plan);
+                continue;
+            }
+            r = emit(st, &plan, opt, res, err);
+            goto done;
+        }
+        if (mrpc_study_fidelity(st, stage)->enabled) { /* successive halving: promotions, then new configurations */
+            if ((r = mrpc_asha_plan(st, h, sens, stage, next_wave, &plan, NULL, err)) != MRPC_OK) goto done;
+            if (plan.n_tasks == 0) { mrpc_plan_free(&plan); continue; }
+            r = emit(st, &plan, opt, res, err);
+            goto done;
+        }
         if (stage == MRPC_STAGE_GRID) {
             if ((r = mrpc_grid_plan(st, h, sens, next_wave, &plan, err)) != MRPC_OK) goto done;
             if (plan.n_tasks == 0) { mrpc_plan_free(&plan); continue; }
@@ -247,6 +262,20 @@ void mrpc_optimize_pending_hint(const mrpc_study *st, const mrpc_next_result *re
                  "    %s/mrpc-pipeline run %s\n", (long long)st->retries, dir, st->file);
 }
 
+/* The top 3 of the recommendation (recommend.h); a model that cannot be fitted is one line. */
+static void print_recommendation(const mrpc_study *st, const mrpc_history *h, FILE *out) {
+    mrpc_recommendation rec;
+    mrpc_error rerr = {0};
+    if (mrpc_recommend(st, h, mrpc_recommend_default_stage(st), 3, &rec, &rerr) == MRPC_OK) {
+        mrpc_recommendation_print(st, &rec, out);
+    } else {
+        char msg[1024];
+        mrpc_error_format(&rerr, msg, sizeof msg);
+        fprintf(out, "recommendation: cannot compute: %s\n", msg);
+    }
+    mrpc_recommendation_free(&rec);
+}
+
 mrpc_status mrpc_optimize_status(const mrpc_study *st, const char *bindir, FILE *out, mrpc_error *err) {
     return mrpc_optimize_status_probe(st, bindir, NULL, NULL, out, err);
 }
@@ -279,8 +308,10 @@ mrpc_status mrpc_optimize_status_probe(const mrpc_study *st, const char *bindir,
         fprintf(out, ": %zu completed, %zu failed, %zu diverged, %zu missing, %zu pending", counts[MRPC_OBS_COMPLETED],
                 counts[MRPC_OBS_FAILED], counts[MRPC_OBS_DIVERGED], counts[MRPC_OBS_MISSING], counts[MRPC_OBS_PENDING]);
         if (counts[MRPC_OBS_INTERRUPTED]) fprintf(out, ", %zu interrupted (retried next)", counts[MRPC_OBS_INTERRUPTED]);
+        if (counts[MRPC_OBS_PAUSED]) fprintf(out, ", %zu paused", counts[MRPC_OBS_PAUSED]);
         if (retried) fprintf(out, "; %zu retried", retried);
         fprintf(out, "\n");
+        mrpc_asha_status(st, &h, (mrpc_stage_kind)k, out); /* rungs, when the stage has fidelity */
         for (size_t i = 0; i < h.n_waves; i++) {
             const mrpc_wave_entry *w = &h.waves[i];
             if (w->stage != k) continue;
@@ -290,6 +321,7 @@ mrpc_status mrpc_optimize_status_probe(const mrpc_study *st, const char *bindir,
                     w->wave, w->n_tasks, c[MRPC_OBS_COMPLETED], c[MRPC_OBS_FAILED], c[MRPC_OBS_DIVERGED],
                     c[MRPC_OBS_MISSING], c[MRPC_OBS_PENDING]);
             if (c[MRPC_OBS_INTERRUPTED]) fprintf(out, ", %zu interrupted", c[MRPC_OBS_INTERRUPTED]);
+            if (c[MRPC_OBS_PAUSED]) fprintf(out, ", %zu paused", c[MRPC_OBS_PAUSED]);
             if (c[MRPC_OBS_RETRIED]) fprintf(out, ", %zu retried in a later wave", c[MRPC_OBS_RETRIED]);
             fprintf(out, "%s\n", w->finalized ? " (finalized)" : "");
         }
@@ -327,6 +359,8 @@ mrpc_status mrpc_optimize_status_probe(const mrpc_study *st, const char *bindir,
     } else {
         fprintf(out, "best: none yet\n");
     }
+    print_recommendation(st, &h, out); /* the model's answer (recommend.h) */
+    if (st->has_stage[MRPC_STAGE_CONFIRM]) mrpc_confirm_status(st, &h, out); /* the confirmed answer (confirm.h) */
     for (size_t i = 0; i < h.n_problems; i++) fprintf(out, "note: %s\n", h.problems[i]);
 
     mrpc_next_options opt = {.dry_run = 1, .bindir = bindir};

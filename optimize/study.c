@@ -10,14 +10,17 @@
 #include <string.h>
 
 #include "emit.h"
+#include "fidelity.h"
 #include "fsutil.h"
 #include "run_config.h"
+#include "confirm.h"
 #include "strutil.h"
+#include "wandb_sweep.h"
 #include "wave.h"
 #include "yaml_doc.h"
 
-static const char *const stage_names[MRPC_STAGE_COUNT] = {"sensitivity", "grid", "bayes"};
-static const char *const stage_shorts[MRPC_STAGE_COUNT] = {"sens", "grid", "bayes"};
+static const char *const stage_names[MRPC_STAGE_COUNT] = {"sensitivity", "grid", "bayes", "confirm"};
+static const char *const stage_shorts[MRPC_STAGE_COUNT] = {"sens", "grid", "bayes", "conf"};
 
 const char *mrpc_stage_name(mrpc_stage_kind stage) {
     return (stage >= 0 && stage < MRPC_STAGE_COUNT) ? stage_names[stage] : "unknown";
@@ -74,6 +77,7 @@ static int join_normalize(const char *dir, const char *rel, char *out, size_t ou
 typedef struct ctx {
     mrpc_yaml_doc *doc;
     mrpc_error    *err;
+    int            wandb; /* a W&B sweep file: parameters have no baseline (wandb_sweep.h) */
 } ctx;
 
 static mrpc_status check_keys(ctx *c, const yaml_node_t *map, const char *section, const char *const *allowed) {
@@ -355,6 +359,8 @@ static mrpc_status parse_param(ctx *c, const char *name, const yaml_node_t *name
     if (!mrpc_param_is_searchable(p)) b = p->dist == MRPC_DIST_CATEGORICAL ? p->values[0] : p->min; /* its only value */
     if (bn) {
         if ((s = mrpc_yaml_get_f64(c->doc, bn, "baseline", &b, c->err)) != MRPC_OK) return s;
+    } else if (c->wandb && (!isfinite(b) || !mrpc_param_contains(p, b))) {
+        b = mrpc_param_decode(p, 0.5); /* W&B has no baseline: the base config's value, else the middle */
     } else if (!isfinite(b)) {
         return mrpc_yaml_error_at(c->doc, name_node, c->err, MRPC_ERR_INVALID, "baseline",
                                   "the base config does not fix %s; give a baseline", name);
@@ -387,7 +393,7 @@ static mrpc_status parse_sensitivity(ctx *c, const yaml_node_t *node, mrpc_study
     if (!node || mrpc_yaml_is_null(node)) goto check;
     mrpc_status r;
     if ((r = need_map(c, node, "sensitivity")) != MRPC_OK) return r;
-    static const char *const allowed[] = {"top_k", "seeds", "span", "levels", "candidates", NULL};
+    static const char *const allowed[] = {"top_k", "seeds", "span", "levels", "candidates", "fidelity", NULL};
     if ((r = check_keys(c, node, "stages.sensitivity", allowed)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "top_k", 1, MRPC_SPACE_MAX_PARAMS, &s->top_k)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "seeds", 1, 100, &s->seeds)) != MRPC_OK) return r;
@@ -431,7 +437,7 @@ static mrpc_status parse_grid(ctx *c, const yaml_node_t *node, mrpc_study *st) {
     if (!node || mrpc_yaml_is_null(node)) return MRPC_OK;
     mrpc_status r;
     if ((r = need_map(c, node, "grid")) != MRPC_OK) return r;
-    static const char *const allowed[] = {"parameters", "levels", "values", NULL};
+    static const char *const allowed[] = {"parameters", "levels", "values", "fidelity", NULL};
     if ((r = check_keys(c, node, "stages.grid", allowed)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "levels", 2, 20, &g->levels)) != MRPC_OK) return r;
     const yaml_node_t *n = mrpc_yaml_map_get(c->doc, node, "parameters");
@@ -458,13 +464,14 @@ static mrpc_status parse_bayes(ctx *c, const yaml_node_t *node, mrpc_study *st) 
     b->candidates = 2000;
     b->restarts = 4;
     b->max_gp_points = 256;
-    b->augmented = 1;
+    b->augmented = 3; /* acquisition: auto */
+    if (!node && st->wandb) return MRPC_OK; /* the defaults; wandb_sweep.c sets the budget */
     mrpc_status r;
     if (!node || mrpc_yaml_is_null(node) || node->type != YAML_MAPPING_NODE) {
         return mrpc_yaml_error_at(c->doc, node, c->err, MRPC_ERR_INVALID, "bayes", "expected a mapping with at least budget");
     }
     static const char *const allowed[] = {"parameters", "budget", "wave_size", "init_points", "candidates",
-                                          "restarts", "max_gp_points", "acquisition", NULL};
+                                          "restarts", "max_gp_points", "acquisition", "fidelity", NULL};
     if ((r = check_keys(c, node, "stages.bayes", allowed)) != MRPC_OK) return r;
     if (!mrpc_yaml_map_get(c->doc, node, "budget")) {
         return mrpc_yaml_error_at(c->doc, node, c->err, MRPC_ERR_INVALID, "budget", "missing key budget (runs of the stage)");
@@ -480,7 +487,10 @@ static mrpc_status parse_bayes(ctx *c, const yaml_node_t *node, mrpc_study *st) 
         const char *a = mrpc_yaml_scalar(n);
         if (a && strcmp(a, "augmented_ei") == 0) b->augmented = 1;
         else if (a && strcmp(a, "ei") == 0) b->augmented = 0;
-        else return mrpc_yaml_error_at(c->doc, n, c->err, MRPC_ERR_INVALID, "acquisition", "expected augmented_ei or ei");
+        else if (a && strcmp(a, "kg") == 0) b->augmented = 2; /* knowledge gradient (optimize/kg.h) */
+        else if (a && strcmp(a, "auto") == 0) b->augmented = 3; /* kg under noise, else augmented_ei (batch.h) */
+        else return mrpc_yaml_error_at(c->doc, n, c->err, MRPC_ERR_INVALID, "acquisition",
+                                       "expected auto, augmented_ei, ei or kg");
     }
     n = mrpc_yaml_map_get(c->doc, node, "parameters");
     if (n && (r = param_list(c, &st->space, n, "parameters", b->params, &b->n_params)) != MRPC_OK) return r;
@@ -493,6 +503,8 @@ static mrpc_status parse_slurm(ctx *c, const yaml_node_t *node, mrpc_study *st) 
     s->cpus_per_task = 4;
     s->gpus = 0;
     s->ranks_per_task = 1;
+    s->nodes_per_task = 1;
+    mrpc_str_copy(s->mpi, sizeof s->mpi, "pmix");
     s->throttle = 0;
     s->signal_seconds = 120;
     s->max_array_size = 1000;
@@ -500,23 +512,26 @@ static mrpc_status parse_slurm(ctx *c, const yaml_node_t *node, mrpc_study *st) 
     mrpc_status r;
     if ((r = need_map(c, node, "slurm")) != MRPC_OK) return r;
     static const char *const allowed[] = {"partition", "account", "time", "cpus_per_task", "gpus", "ranks_per_task",
-                                          "throttle", "signal_seconds", "max_array_size", "bindir", NULL};
+                                          "nodes_per_task", "mpi", "throttle", "signal_seconds", "max_array_size",
+                                          "bindir", NULL};
     if ((r = check_keys(c, node, "slurm", allowed)) != MRPC_OK) return r;
     if ((r = opt_str(c, node, "partition", s->partition, sizeof s->partition)) != MRPC_OK) return r;
     if ((r = opt_str(c, node, "account", s->account, sizeof s->account)) != MRPC_OK) return r;
     if ((r = opt_str(c, node, "time", s->time, sizeof s->time)) != MRPC_OK) return r;
     if ((r = opt_str(c, node, "bindir", s->bindir, sizeof s->bindir)) != MRPC_OK) return r;
+    if ((r = opt_str(c, node, "mpi", s->mpi, sizeof s->mpi)) != MRPC_OK) return r;
     struct { const char *key; const char *value; int ok; } checks[] = {
         {"partition", s->partition, !s->partition[0] || mrpc_name_is_safe(s->partition)},
         {"account", s->account, !s->account[0] || mrpc_name_is_safe(s->account)},
         {"time", s->time, s->time[0] && strspn(s->time, "0123456789:-") == strlen(s->time)},
         {"bindir", s->bindir, !s->bindir[0] || mrpc_emit_path_is_safe(s->bindir)},
+        {"mpi", s->mpi, s->mpi[0] && mrpc_name_is_safe(s->mpi)},
     };
     for (size_t i = 0; i < sizeof checks / sizeof checks[0]; i++) {
         if (!checks[i].ok) {
             return mrpc_yaml_error_at(c->doc, mrpc_yaml_map_get(c->doc, node, checks[i].key), c->err, MRPC_ERR_INVALID,
                                       checks[i].key, "unsafe value \"%s\" (%s)", checks[i].value,
-                                      i < 2   ? "expected [A-Za-z0-9._-]"
+                                      i < 2 || i == 4 ? "expected [A-Za-z0-9._-]"
                                       : i == 2 ? "expected a Slurm time such as 02:00:00 or 1-00:00:00"
                                                : "expected an absolute path of [A-Za-z0-9._+,@=~/-]");
         }
@@ -524,6 +539,20 @@ static mrpc_status parse_slurm(ctx *c, const yaml_node_t *node, mrpc_study *st) 
     if ((r = opt_i64(c, node, "cpus_per_task", 1, 4096, &s->cpus_per_task)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "gpus", 0, 1024, &s->gpus)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "ranks_per_task", 1, 4096, &s->ranks_per_task)) != MRPC_OK) return r;
+    if ((r = opt_i64(c, node, "nodes_per_task", 1, 4096, &s->nodes_per_task)) != MRPC_OK) return r;
+    /* A run spans nodes_per_task nodes with the same number of ranks (and GPUs) on each. */
+    if (s->ranks_per_task % s->nodes_per_task != 0) {
+        return mrpc_yaml_error_at(c->doc, mrpc_yaml_map_get(c->doc, node, "nodes_per_task"), c->err, MRPC_ERR_INVALID,
+                                  "nodes_per_task", "%lld nodes cannot share %lld ranks evenly: ranks_per_task must be a "
+                                  "multiple of nodes_per_task", (long long)s->nodes_per_task,
+                                  (long long)s->ranks_per_task);
+    }
+    if (s->gpus % s->nodes_per_task != 0) {
+        return mrpc_yaml_error_at(c->doc, mrpc_yaml_map_get(c->doc, node, "gpus"), c->err, MRPC_ERR_INVALID, "gpus",
+                                  "%lld GPUs cannot be spread evenly over %lld nodes: gpus (of one task, all its nodes) "
+                                  "must be a multiple of nodes_per_task", (long long)s->gpus,
+                                  (long long)s->nodes_per_task);
+    }
     if ((r = opt_i64(c, node, "throttle", 0, 100000, &s->throttle)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "signal_seconds", 0, 65535, &s->signal_seconds)) != MRPC_OK) return r;
     if ((r = opt_i64(c, node, "max_array_size", 1, 1000000, &s->max_array_size)) != MRPC_OK) return r;
@@ -532,53 +561,24 @@ static mrpc_status parse_slurm(ctx *c, const yaml_node_t *node, mrpc_study *st) 
 
 /* ---- the whole study --------------------------------------------------------------- */
 
+/* The stage of a W&B sweep (wandb_sweep.h) on the defaults of every stage, then slurm. */
+static mrpc_status wandb_stages(ctx *c, const yaml_node_t *root, const mrpc_wandb_sweep *sw, mrpc_study *st) {
+    const yaml_node_t *none[MRPC_STAGE_COUNT] = {0};
+    mrpc_status r;
+    if ((r = parse_grid(c, NULL, st)) != MRPC_OK) return r;
+    if ((r = parse_bayes(c, NULL, st)) != MRPC_OK) return r;
+    if ((r = mrpc_fidelity_parse_stages(c->doc, none, st, c->err)) != MRPC_OK) return r;
+    if ((r = mrpc_wandb_sweep_stages(c->doc, root, sw, st, c->err)) != MRPC_OK) return r;
+    return parse_slurm(c, mrpc_yaml_map_get(c->doc, root, "slurm"), st);
+}
+
 /* The hash is shared with mrpc-train, which recomputes it before training a wave's task (wave.h). */
 static void hash_fixed(mrpc_study *st) { mrpc_fixed_hash(st->fixed, st->n_fixed, st->fixed_hash); }
 
-static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
-    const yaml_node_t *root = mrpc_yaml_root(c->doc);
+/* objective: {metric, goal} */
+static mrpc_status parse_objective(ctx *c, const yaml_node_t *root, mrpc_study *st) {
     mrpc_status r;
-    if (!root || root->type != YAML_MAPPING_NODE) {
-        return mrpc_error_set(c->err, MRPC_ERR_PARSE, study_file, 1, 1, NULL, "a study file is a YAML mapping");
-    }
-    static const char *const allowed[] = {"name", "seed", "objective", "base_config", "study_dir", "runs_dir",
-                                          "parameters", "stages", "slurm", "retries", NULL};
-    if ((r = check_keys(c, root, "the study", allowed)) != MRPC_OK) return r;
-    if (!mrpc_str_copy(st->file, sizeof st->file, study_file)) {
-        return mrpc_error_set(c->err, MRPC_ERR_INVALID, study_file, 0, 0, NULL, "path too long");
-    }
-    char file_dir[MRPC_STUDY_PATH_MAX];
-    mrpc_str_copy(file_dir, sizeof file_dir, study_file);
-    char *slash = strrchr(file_dir, '/');
-    if (slash) *(slash == file_dir ? slash + 1 : slash) = '\0';
-
-    /* name: default from the file name, made safe. */
-    const yaml_node_t *n = mrpc_yaml_map_get(c->doc, root, "name");
-    if (n) {
-        if ((r = mrpc_yaml_get_str(c->doc, n, "name", st->name, sizeof st->name, c->err)) != MRPC_OK) return r;
-        if (!mrpc_name_is_safe(st->name)) {
-            return mrpc_yaml_error_at(c->doc, n, c->err, MRPC_ERR_INVALID, "name", "\"%s\" is not a safe name ([A-Za-z0-9._-])",
-                                      st->name);
-        }
-    } else {
-        const char *base = strrchr(study_file, '/');
-        base = base ? base + 1 : study_file;
-        size_t k = 0;
-        for (const char *p = base; *p && *p != '.' && k < 64; p++) {
-            char ch = *p;
-            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
-            st->name[k++] = ok ? ch : '_';
-        }
-        st->name[k] = '\0';
-        if (!mrpc_name_is_safe(st->name)) mrpc_str_copy(st->name, sizeof st->name, "study");
-    }
-    if ((r = opt_i64(c, root, "seed", 0, INT64_MAX, &st->seed)) != MRPC_OK) return r;
-    /* Retries of a run that ended without a final record (an infrastructure failure). */
-    st->retries = MRPC_STUDY_DEFAULT_RETRIES;
-    if ((r = opt_i64(c, root, "retries", 0, MRPC_STUDY_MAX_RETRIES, &st->retries)) != MRPC_OK) return r;
-
-    /* objective */
-    n = mrpc_yaml_map_get(c->doc, root, "objective");
+    const yaml_node_t *n = mrpc_yaml_map_get(c->doc, root, "objective");
     if (!n) return mrpc_yaml_error_at(c->doc, root, c->err, MRPC_ERR_INVALID, "objective", "missing key objective");
     if ((r = need_map(c, n, "objective")) != MRPC_OK) return r;
     static const char *const obj_keys[] = {"metric", "goal", NULL};
@@ -601,16 +601,70 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
     if (gs && strcmp(gs, "maximize") == 0) st->maximize = 1;
     else if (gs && strcmp(gs, "minimize") == 0) st->maximize = 0;
     else return mrpc_yaml_error_at(c->doc, g, c->err, MRPC_ERR_INVALID, "goal", "expected maximize or minimize");
+    return MRPC_OK;
+}
+
+static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
+    const yaml_node_t *root = mrpc_yaml_root(c->doc);
+    mrpc_status r;
+    if (!root || root->type != YAML_MAPPING_NODE) {
+        return mrpc_error_set(c->err, MRPC_ERR_PARSE, study_file, 1, 1, NULL, "a study file is a YAML mapping");
+    }
+    static const char *const allowed[] = {"name", "seed", "objective", "base_config", "study_dir", "runs_dir",
+                                          "parameters", "stages", "slurm", "retries", NULL};
+    mrpc_wandb_sweep sw; /* a W&B sweep file (`method:` at the top): wandb_sweep.h */
+    memset(&sw, 0, sizeof sw);
+    int wandb = mrpc_wandb_is_sweep(c->doc, root);
+    c->wandb = wandb;
+    if (wandb) r = mrpc_wandb_sweep_read(c->doc, root, study_file, &sw, st, c->err);
+    else r = check_keys(c, root, "the study", allowed);
+    if (r != MRPC_OK) return r;
+    if (!mrpc_str_copy(st->file, sizeof st->file, study_file)) {
+        return mrpc_error_set(c->err, MRPC_ERR_INVALID, study_file, 0, 0, NULL, "path too long");
+    }
+    char file_dir[MRPC_STUDY_PATH_MAX];
+    mrpc_str_copy(file_dir, sizeof file_dir, study_file);
+    char *slash = strrchr(file_dir, '/');
+    if (slash) *(slash == file_dir ? slash + 1 : slash) = '\0';
+
+    /* name: default from the file name, made safe. */
+    const yaml_node_t *n = wandb ? NULL : mrpc_yaml_map_get(c->doc, root, "name");
+    if (n) {
+        if ((r = mrpc_yaml_get_str(c->doc, n, "name", st->name, sizeof st->name, c->err)) != MRPC_OK) return r;
+        if (!mrpc_name_is_safe(st->name)) {
+            return mrpc_yaml_error_at(c->doc, n, c->err, MRPC_ERR_INVALID, "name", "\"%s\" is not a safe name ([A-Za-z0-9._-])",
+                                      st->name);
+        }
+    } else if (!st->name[0]) {
+        const char *base = strrchr(study_file, '/');
+        base = base ? base + 1 : study_file;
+        size_t k = 0;
+        for (const char *p = base; *p && *p != '.' && k < 64; p++) {
+            char ch = *p;
+            int ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' || ch == '-';
+            st->name[k++] = ok ? ch : '_';
+        }
+        st->name[k] = '\0';
+        if (!mrpc_name_is_safe(st->name)) mrpc_str_copy(st->name, sizeof st->name, "study");
+    }
+    if ((r = opt_i64(c, root, "seed", 0, INT64_MAX, &st->seed)) != MRPC_OK) return r;
+    /* Retries of a run that ended without a final record (an infrastructure failure). */
+    st->retries = MRPC_STUDY_DEFAULT_RETRIES;
+    if ((r = opt_i64(c, root, "retries", 0, MRPC_STUDY_MAX_RETRIES, &st->retries)) != MRPC_OK) return r;
+
+    /* objective (a W&B sweep's is its metric: wandb_sweep.c) */
+    if (!st->wandb && (r = parse_objective(c, root, st)) != MRPC_OK) return r;
 
     /* paths */
     char rel[MRPC_STUDY_PATH_MAX];
     n = mrpc_yaml_map_get(c->doc, root, "base_config");
-    if (!n) return mrpc_yaml_error_at(c->doc, root, c->err, MRPC_ERR_INVALID, "base_config", "missing key base_config");
-    if ((r = mrpc_yaml_get_str(c->doc, n, "base_config", rel, sizeof rel, c->err)) != MRPC_OK) return r;
+    if (!n && !wandb) return mrpc_yaml_error_at(c->doc, root, c->err, MRPC_ERR_INVALID, "base_config", "missing key base_config");
+    if (!n) mrpc_str_copy(rel, sizeof rel, sw.base_config); /* base.yaml next to the sweep file */
+    else if ((r = mrpc_yaml_get_str(c->doc, n, "base_config", rel, sizeof rel, c->err)) != MRPC_OK) return r;
     if (!rel[0] || !join_normalize(file_dir, rel, st->base_config, sizeof st->base_config)) {
-        return mrpc_yaml_error_at(c->doc, n, c->err, MRPC_ERR_INVALID, "base_config", "bad path");
+        return mrpc_yaml_error_at(c->doc, n ? n : root, c->err, MRPC_ERR_INVALID, "base_config", "bad path");
     }
-    const yaml_node_t *base_node = n;
+    const yaml_node_t *base_node = n ? n : root;
     n = mrpc_yaml_map_get(c->doc, root, "study_dir");
     mrpc_str_copy(rel, sizeof rel, ".");
     if (n && (r = mrpc_yaml_get_str(c->doc, n, "study_dir", rel, sizeof rel, c->err)) != MRPC_OK) return r;
@@ -689,6 +743,7 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
     }
     hash_fixed(st);
 
+    if (wandb) return wandb_stages(c, root, &sw, st); /* the sweep's method is its stage */
     /* stages */
     n = mrpc_yaml_map_get(c->doc, root, "stages");
     if (!n) return mrpc_yaml_error_at(c->doc, root, c->err, MRPC_ERR_INVALID, "stages", "missing key stages");
@@ -701,11 +756,11 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
     for (size_t i = 0; mrpc_yaml_map_at(c->doc, n, i, &key, &kn, &v); i++) {
         mrpc_stage_kind k;
         if (!mrpc_stage_parse(key, &k)) {
-            return mrpc_yaml_error_at(c->doc, kn, c->err, MRPC_ERR_INVALID, key, "unknown stage (sensitivity, grid, bayes)");
+            return mrpc_yaml_error_at(c->doc, kn, c->err, MRPC_ERR_INVALID, key, "unknown stage (sensitivity, grid, bayes, confirm)");
         }
         if ((int)k < last) {
             return mrpc_yaml_error_at(c->doc, kn, c->err, MRPC_ERR_INVALID, key,
-                                      "stages run in the order sensitivity, grid, bayes; list them in that order");
+                                      "stages run in the order sensitivity, grid, bayes, confirm; list them in that order");
         }
         last = (int)k;
         st->has_stage[k] = 1;
@@ -720,6 +775,9 @@ static mrpc_status parse_study(ctx *c, const char *study_file, mrpc_study *st) {
     if (st->has_stage[MRPC_STAGE_SENSITIVITY] && (r = parse_sensitivity(c, stage_nodes[0], st)) != MRPC_OK) return r;
     if ((r = parse_grid(c, st->has_stage[MRPC_STAGE_GRID] ? stage_nodes[1] : NULL, st)) != MRPC_OK) return r;
     if (st->has_stage[MRPC_STAGE_BAYES] && (r = parse_bayes(c, stage_nodes[2], st)) != MRPC_OK) return r;
+    if ((r = mrpc_fidelity_parse_stages(c->doc, stage_nodes, st, c->err)) != MRPC_OK) return r; /* fidelity.h */
+    if (st->has_stage[MRPC_STAGE_CONFIRM] &&
+        (r = mrpc_confirm_parse(c->doc, stage_nodes[MRPC_STAGE_CONFIRM], n, st, c->err)) != MRPC_OK) return r;
     if ((r = parse_slurm(c, mrpc_yaml_map_get(c->doc, root, "slurm"), st)) != MRPC_OK) return r;
     return MRPC_OK;
 }

@@ -110,14 +110,34 @@ void mrpc_gp_fit_defaults(mrpc_gp_fit_options *opt, mrpc_rng *rng) {
     opt->sf2_max = 100.0;
     opt->sn2_min = 1e-6;
     opt->sn2_max = 1.0;
+    opt->ls_prior = (mrpc_gp_prior){MRPC_GP_PRIOR_NONE, 0.0, 0.0};
+    opt->sf2_prior = opt->ls_prior;
+    opt->sn2_prior = opt->ls_prior;
     opt->restarts = 4;
     opt->max_eval = 200;
     opt->rng = rng;
 }
 
+void mrpc_gp_fit_map_defaults(mrpc_gp_fit_options *opt, mrpc_rng *rng) {
+    mrpc_gp_fit_defaults(opt, rng);
+    opt->ls_prior = (mrpc_gp_prior){MRPC_GP_PRIOR_GAMMA, 3.0, 6.0};
+    opt->sf2_prior = (mrpc_gp_prior){MRPC_GP_PRIOR_GAMMA, 2.0, 0.15};
+    opt->sn2_prior = (mrpc_gp_prior){MRPC_GP_PRIOR_GAMMA, 1.1, 0.05};
+}
+
+/* Adds the log prior of v = exp(theta) to *lp and its derivative by theta to *g. */
+static void add_prior(const mrpc_gp_prior *p, double theta, double *lp, double *g) {
+    if (p->kind == MRPC_GP_PRIOR_GAMMA) {
+        double v = exp(theta);
+        *lp += (p->a - 1.0) * theta - p->b * v;
+        if (g) *g += (p->a - 1.0) - p->b * v;
+    }
+}
+
 typedef struct fit_ctx {
-    lml_work     *w;
-    mrpc_gp_hyper h;
+    lml_work                  *w;
+    mrpc_gp_hyper              h;
+    const mrpc_gp_fit_options *opt;
 } fit_ctx;
 
 static double nlopt_objective(unsigned dim, const double *theta, double *grad, void *data) {
@@ -130,6 +150,11 @@ static double nlopt_objective(unsigned dim, const double *theta, double *grad, v
         if (grad) memset(grad, 0, dim * sizeof *grad);
         return -1e300;
     }
+    const mrpc_gp_fit_options *o = c->opt;
+    size_t d = c->h.d;
+    for (size_t k = 0; k < d; k++) add_prior(&o->ls_prior, theta[k], &lml, grad ? &grad[k] : NULL);
+    add_prior(&o->sf2_prior, theta[d], &lml, grad ? &grad[d] : NULL);
+    add_prior(&o->sn2_prior, theta[d + 1], &lml, grad ? &grad[d + 1] : NULL);
     if (grad) {
         for (unsigned i = 0; i < dim; i++)
             if (!isfinite(grad[i])) grad[i] = 0.0;
@@ -158,7 +183,7 @@ mrpc_status mrpc_gp_fit(const double *X, const double *y, size_t n, size_t d, co
         if (nl) nlopt_destroy(nl);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, "gp", "out of memory for %zu points", n);
     }
-    fit_ctx ctx = {.w = &w};
+    fit_ctx ctx = {.w = &w, .opt = opt};
     ctx.h.d = d;
     nlopt_set_lower_bounds(nl, lb);
     nlopt_set_upper_bounds(nl, ub);
@@ -193,15 +218,20 @@ mrpc_status mrpc_gp_fit(const double *X, const double *y, size_t n, size_t d, co
         }
     }
     nlopt_destroy(nl);
+    int has_prior = opt->ls_prior.kind || opt->sf2_prior.kind || opt->sn2_prior.kind;
+    if (best > -INFINITY) {
+        memset(out, 0, sizeof *out);
+        out->d = d;
+        mrpc_gp_hyper_unpack(out, best_theta);
+        /* The likelihood alone at the result (the objective included the priors). */
+        if (has_prior && lml_eval(&w, out, &best, NULL) != 0) best = -INFINITY;
+    }
     free(w.K);
     free(w.alpha);
     if (!(best > -INFINITY)) {
         return mrpc_error_set(err, MRPC_ERR_INVALID, NULL, 0, 0, "gp",
                               "no hyperparameter start gave a finite likelihood (%zu points)", n);
     }
-    memset(out, 0, sizeof *out);
-    out->d = d;
-    mrpc_gp_hyper_unpack(out, best_theta);
     if (out_lml) *out_lml = best;
     return MRPC_OK;
 }

@@ -44,7 +44,8 @@ mrpc_status mrpc_bayes_plan(const mrpc_study *st, const mrpc_history *h, const m
         if (!eligible) continue;
         const mrpc_obs *o = &h->obs[i];
         if (o->state == MRPC_OBS_RETRIED) continue; /* the same run's newer task is its observation */
-        int waiting = o->state == MRPC_OBS_PENDING || o->state == MRPC_OBS_INTERRUPTED;
+        int waiting = o->state == MRPC_OBS_PENDING || o->state == MRPC_OBS_INTERRUPTED ||
+                      o->state == MRPC_OBS_PAUSED; /* partial (asha.h): never imputed */
         if (o->state == MRPC_OBS_COMPLETED || (!waiting && has_worst)) {
             memcpy(obs_values + n_obs * np, o->values, np * sizeof *obs_values);
             obs_y[n_obs++] = mrpc_history_loss(st, o->state == MRPC_OBS_COMPLETED ? o->objective : worst);
@@ -65,7 +66,9 @@ mrpc_status mrpc_bayes_plan(const mrpc_study *st, const mrpc_history *h, const m
     opt.max_gp_points = (size_t)st->bayes.max_gp_points;
     if (opt.max_fit_points > opt.max_gp_points) opt.max_fit_points = opt.max_gp_points;
     opt.init_points = (size_t)st->bayes.init_points;
-    opt.augmented = st->bayes.augmented;
+    /* acquisition: 0 ei, 1 augmented_ei, 2 kg, 3 auto (kg under noise, else augmented_ei) */
+    opt.augmented = st->bayes.augmented != 0;
+    opt.knowledge_gradient = st->bayes.augmented == 2 ? 1 : st->bayes.augmented == 3 ? MRPC_BO_KG_AUTO : 0;
     mrpc_rng rng;
     mrpc_rng_init(&rng, (uint64_t)st->seed, MRPC_RNG_OPTIMIZE, 1000u + (uint32_t)wave);
     mrpc_bo_info local_info;
@@ -78,9 +81,9 @@ mrpc_status mrpc_bayes_plan(const mrpc_study *st, const mrpc_history *h, const m
     if (info->used_gp) {
         snprintf(plan->note, sizeof plan->note,
                  "GP over %zu parameter%s on %zu runs (%zu imputed, %zu pending), fitted on %zu: noise std %.3g, "
-                 "signal std %.3g (objective units)",
+                 "signal std %.3g (objective units); %s",
                  d, d == 1 ? "" : "s", n_obs, n_imputed, n_pend, info->n_fit, sqrt(exp(info->hyper.log_sn2)) * info->y_std,
-                 sqrt(exp(info->hyper.log_sf2)) * info->y_std);
+                 sqrt(exp(info->hyper.log_sf2)) * info->y_std, info->used_kg ? "knowledge gradient" : "expected improvement");
     } else {
         snprintf(plan->note, sizeof plan->note,
                  "space-filling design over %zu parameter%s (%zu runs with an objective, fewer than needed for a GP)", d,

@@ -55,13 +55,14 @@ mrpc_status mrpc_retry_plan(const mrpc_study *st, const mrpc_history *h, mrpc_st
     plan->stage = stage;
     plan->wave = wave;
     /* The same columns as the stage's own waves: the sensitivity stage's seed column. */
-    plan->with_seed = stage == MRPC_STAGE_SENSITIVITY && st->sensitivity.seeds > 1;
+    plan->with_seed = (stage == MRPC_STAGE_SENSITIVITY && st->sensitivity.seeds > 1) || stage == MRPC_STAGE_CONFIRM;
     mrpc_status r = MRPC_OK;
     int attempt = 0;
     for (size_t i = 0; i < h->n_obs && r == MRPC_OK; i++) {
         const mrpc_obs *o = &h->obs[i];
         if (o->stage != (int)stage || o->state != MRPC_OBS_INTERRUPTED) continue;
         r = mrpc_plan_add_retry(plan, o->run_id, o->values, st->space.n_params, o->seed, err);
+        if (r == MRPC_OK) plan->tasks[plan->n_tasks - 1].pause_after_epoch = o->pause_after_epoch; /* same rung */
         if (o->attempts + 1 > attempt) attempt = o->attempts + 1;
     }
     if (r != MRPC_OK) {

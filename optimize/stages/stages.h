@@ -35,6 +35,7 @@ typedef struct mrpc_plan_task {
     char    run_id[129];
     double  values[MRPC_SPACE_MAX_PARAMS]; /* canonical natural values of every space parameter */
     int64_t seed;                          /* the run's seed (the base config's unless repeated) */
+    int64_t pause_after_epoch;             /* 0: to the end; else pause after that epoch (fidelity.h) */
 } mrpc_plan_task;
 
 /* The next wave of a stage. Zero-initialize; release with mrpc_plan_free. */

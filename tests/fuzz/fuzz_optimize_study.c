@@ -54,6 +54,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     check(mrpc_emit_path_is_safe(st->dir) && mrpc_relpath_is_safe(st->runs_dir) && mrpc_name_is_safe(st->name));
     check(!st->has_stage[MRPC_STAGE_BAYES] || st->bayes.budget >= 1);
     check(!st->has_stage[MRPC_STAGE_SENSITIVITY] || (st->sensitivity.top_k >= 1 && st->sensitivity.n_candidates >= 1));
+    check(!st->has_stage[MRPC_STAGE_CONFIRM] || (st->confirm.top_k >= 1 && st->confirm.seeds >= 2));
+    /* A W&B sweep file is one stage: its method's (wandb_sweep.h). */
+    check(!st->wandb || st->has_stage[MRPC_STAGE_GRID] + st->has_stage[MRPC_STAGE_BAYES] == 1);
+    check(strlen(st->notes) < sizeof st->notes);
     free(st);
     return 0;
 }

@@ -4,10 +4,13 @@
 set(_opt "${PROJECT_SOURCE_DIR}/optimize")
 set(_cfg "${PROJECT_SOURCE_DIR}/pipeline/config")
 set(_wave "${PROJECT_SOURCE_DIR}/pipeline/wave")
+# The parsers of the confirm stage, W&B sweep files and fidelity blocks are compiled in too; what they
+# call beyond parsing (the grid's size for a W&B grid) comes from the library.
 mrpc_add_fuzz(fuzz_optimize_study
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_optimize_study.c ${_opt}/study.c ${_opt}/space.c ${_opt}/emit.c
+          ${_opt}/wandb_sweep.c ${_opt}/fidelity.c ${_opt}/stages/confirm_parse.c
           ${_wave}/wave.c ${_cfg}/yaml_doc.c ${_cfg}/run_config.c
-  LIBS mrpc_core mrpc::yaml)
+  LIBS mrpc_optimize mrpc_core mrpc::yaml)
 mrpc_add_fuzz(fuzz_optimize_tasks
   SOURCES ${CMAKE_CURRENT_SOURCE_DIR}/fuzz_optimize_tasks.c ${_wave}/wave.c ${_cfg}/yaml_doc.c ${_cfg}/run_config.c
   LIBS mrpc_core mrpc::yaml)

@@ -616,7 +616,7 @@ static void test_record_cache(void) {
     CHECK(next(&st, &res, 0) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE, "grid wave");
     mrpc_next_result_free(&res);
     char *cache = read_file(dir, ".mrpc-optimize-cache");
-    CHECK(cache && strncmp(cache, "# mrpc-optimize record cache v1\n", 32) == 0, "cache written by next");
+    CHECK(cache && strncmp(cache, "# mrpc-optimize record cache v2\n", 32) == 0, "cache written by next");
     CHECK(cache && strstr(cache, "sens-00-000-baseline.h5\t") != NULL, "final records cached");
     free(cache);
     /* The cache gives the same history as the records themselves. */
@@ -639,7 +639,7 @@ static void test_record_cache(void) {
         mrpc_history_free(&h1);
     }
     /* A damaged cache is ignored. */
-    write_file(dir, ".mrpc-optimize-cache", "# mrpc-optimize record cache v1\nsens-00-000-baseline.h5\tgarbage\n");
+    write_file(dir, ".mrpc-optimize-cache", "# mrpc-optimize record cache v2\nsens-00-000-baseline.h5\tgarbage\n");
     if (CHECK_OK(mrpc_history_load(&st, &h1, &err), &err)) {
         CHECK(h1.n_obs == n_obs && h1.obs[0].objective == 0.9 && h1.obs[1].objective == 0.7, "damaged cache ignored");
         mrpc_history_free(&h1);

@@ -6,6 +6,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
+#include "emit.h"
 #include "fsutil.h"
 #include "study.h"
 #include "testutil.h"
@@ -132,6 +135,12 @@ static void test_bad(void) {
         7, 20, "unsafe");
     bad("unsafe time", HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES "slurm: {time: \"1:00 $(id)\"}\n", 7, 15,
         "unsafe");
+    bad("ranks not a multiple of nodes", HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES
+        "slurm: {ranks_per_task: 3, nodes_per_task: 2}\n", 7, 44, "multiple of nodes_per_task");
+    bad("gpus not a multiple of nodes", HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES
+        "slurm: {ranks_per_task: 2, nodes_per_task: 2, gpus: 3}\n", 7, 53, "multiple of nodes_per_task");
+    bad("unsafe mpi", HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES "slurm: {mpi: \"pmix; id\"}\n", 7, 14,
+        "unsafe");
     bad("relative bindir", HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES "slurm: {bindir: bin}\n", 7, 17,
         "absolute");
     bad("runs_dir escaping", HEAD "runs_dir: ../elsewhere\nparameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES, 3, 11,
@@ -181,6 +190,33 @@ static void test_load_file(void) {
     CHECK(mrpc_study_load("/nonexistent/study.yaml", &st, &err) == MRPC_ERR_IO, "missing file");
 }
 
+/* A run over several nodes: wave.sbatch asks for nodes, ranks per node, GPUs per node and PMIx. */
+static void test_multinode_sbatch(void) {
+    static mrpc_study st;
+    mrpc_error err = {0};
+    const char *text = HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES
+        "slurm: {gpus: 8, ranks_per_task: 8, nodes_per_task: 2, cpus_per_task: 8}\n";
+    if (!CHECK_OK(parse(text, &st, &err), &err)) return;
+    CHECK(st.slurm.nodes_per_task == 2 && !strcmp(st.slurm.mpi, "pmix"), "nodes_per_task 2, mpi pmix by default");
+    char *sb = NULL;
+    if (CHECK_OK(mrpc_emit_sbatch(&st, MRPC_STAGE_BAYES, 0, 4, "/s/waves/bayes/00", "/opt/mrpc/bin", &sb, &err), &err)) {
+        CHECK(strstr(sb, "#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=4\n#SBATCH --cpus-per-task=8\n") &&
+              strstr(sb, "#SBATCH --gpus-per-node=4\n") && !strstr(sb, "--ntasks=") && !strstr(sb, "#SBATCH --gpus=8"),
+              "2 nodes x 4 ranks x 4 GPUs: %s", sb);
+        CHECK(strstr(sb, "export MRPC_SRUN_ARGS=\"${MRPC_SRUN_ARGS:---mpi=pmix}\"\n") != NULL, "srun --mpi=pmix");
+    }
+    free(sb);
+    sb = NULL;
+    /* One node, one rank: as before (no PMI plugin needed). */
+    text = HEAD "parameters:\n  learning_rate: {min: 1.0e-5, max: 1.0e-4}\n" STAGES "slurm: {gpus: 1}\n";
+    if (CHECK_OK(parse(text, &st, &err), &err) &&
+        CHECK_OK(mrpc_emit_sbatch(&st, MRPC_STAGE_BAYES, 0, 4, "/s/waves/bayes/00", "/opt/mrpc/bin", &sb, &err), &err)) {
+        CHECK(strstr(sb, "#SBATCH --ntasks=1\n") && strstr(sb, "#SBATCH --gpus=1\n") && !strstr(sb, "--nodes=") &&
+              !strstr(sb, "MRPC_SRUN_ARGS"), "one rank: --ntasks=1, --gpus=1: %s", sb);
+    }
+    free(sb);
+}
+
 int main(void) {
     snprintf(dir, sizeof dir, "%s", mrpc_test_tmpdir());
     snprintf(study_file, sizeof study_file, "%s/study.yaml", dir);
@@ -192,5 +228,6 @@ int main(void) {
     test_full();
     test_bad();
     test_load_file();
+    test_multinode_sbatch();
     return mrpc_test_report();
 }
