@@ -462,6 +462,22 @@ static void read_runs(mrpc_analysis *a) {
     size_t retried = 0;
     for (size_t i = 0; i < s->n_runs; i++) retried += s->runs[i].retries > 0;
     if (retried) cat(rd, " (%zu retried after ending without a final record)", retried);
+    /* Runs that a stop, a requeue, a lost node or rank interrupted, and that continued from
+     * their checkpoint (/checkpoints@resumes): named, since their wall times include it. */
+    size_t resumed = 0;
+    for (size_t i = 0; i < s->n_runs; i++) resumed += s->runs[i].has_record && s->runs[i].rec.resumes > 0;
+    if (resumed) {
+        cat(rd, "; %zu resumed from a checkpoint after an interruption (preemption, a lost node or rank):", resumed);
+        size_t listed = 0;
+        for (size_t i = 0; i < s->n_runs && listed < 10; i++) {
+            const mrpc_runset_run *r = &s->runs[i];
+            if (!r->has_record || r->rec.resumes <= 0) continue;
+            cat(rd, "%s %s (%lld resume%s, %lld steps redone)", listed ? "," : "", r->run_id, (long long)r->rec.resumes,
+                r->rec.resumes == 1 ? "" : "s", (long long)r->rec.steps_redone);
+            listed++;
+        }
+        if (resumed > listed) cat(rd, " and %zu more", resumed - listed);
+    }
     cat(rd, "; statistics use the %zu usable completed runs", a->n_usable);
     size_t excluded = s->n_runs - a->n_usable;
     if (excluded) cat(rd, " (%zu excluded: listed with their reason below).", excluded);

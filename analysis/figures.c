@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "plots.h"
+#include "rungs.h"
 #include "strutil.h"
 
 #define TEXT_MAX 512
@@ -988,5 +989,5 @@ mrpc_status mrpc_figures_write(const mrpc_analysis *a, const char *dir, mrpc_fig
         if (st != MRPC_OK) return st;
         f->written = 1;
     }
-    return MRPC_OK;
+    return mrpc_rungs_figure(a, dir, &out->f[out->n++], err); /* rungs.h */
 }

@@ -11,6 +11,7 @@
  *   grid_heatmaps          stage 2: mean objective over each pair of grid parameters
  *   optimization_progress  stage 3 best-so-far against run index, beside the grid stage's
  *                          and the random-search reference
+ *   rungs                  the objective per epoch of every run, promoted vs stopped (rungs.h)
  *
  * A figure that has nothing to show (no grid stage, ...) is skipped with a reason.
  */

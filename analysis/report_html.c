@@ -215,6 +215,14 @@ static mrpc_status build_html(mrpc_textbuf *b, const mrpc_analysis *a, const mrp
     html_table(b, &t->t[MRPC_TABLE_BAYES], td, 0);
     mrpc_textbuf_puts(b, "</section>\n");
 
+    /* The confirm stage's answer and the rungs of successive halving (confirmation.h, rungs.h). */
+    mrpc_textbuf_puts(b, "<section id=\"confirmation\">\n<h2>Confirmation over new seeds</h2>\n");
+    html_table(b, &t->t[MRPC_TABLE_CONFIRMATION], td, 0);
+    mrpc_textbuf_puts(b, "</section>\n<section id=\"rungs\">\n<h2>Rungs: accuracy per epoch</h2>\n");
+    if ((st = html_figure(b, figs, "rungs", out_dir, fd, err)) != MRPC_OK) return st;
+    html_table(b, &t->t[MRPC_TABLE_RUNGS], td, 1);
+    mrpc_textbuf_puts(b, "</section>\n");
+
     mrpc_textbuf_puts(b, "<section id=\"not-completed\">\n<h2>Runs left out</h2>\n");
     html_table(b, &t->t[MRPC_TABLE_NOT_COMPLETED], td, 0);
     mrpc_textbuf_puts(b, "</section>\n<section>\n<h2>All runs</h2>\n");
@@ -284,6 +292,9 @@ static void build_md(mrpc_textbuf *b, const mrpc_analysis *a, const mrpc_report_
     mrpc_table_markdown(&t->t[MRPC_TABLE_GRID], b);
     md_figure(b, figs, "optimization_progress", fd);
     mrpc_table_markdown(&t->t[MRPC_TABLE_BAYES], b);
+    mrpc_table_markdown(&t->t[MRPC_TABLE_CONFIRMATION], b);
+    md_figure(b, figs, "rungs", fd);
+    mrpc_table_markdown(&t->t[MRPC_TABLE_RUNGS], b);
     mrpc_table_markdown(&t->t[MRPC_TABLE_NOT_COMPLETED], b);
     mrpc_table_markdown(&t->t[MRPC_TABLE_RUNS], b);
 }

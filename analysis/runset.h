@@ -48,6 +48,7 @@ typedef enum mrpc_runset_state {
     MRPC_RUNSET_RUNNING,
     MRPC_RUNSET_MISSING,    /* listed in a wave's tasks.tsv, no record */
     MRPC_RUNSET_UNREADABLE, /* a .h5 under runs/ the reader rejected */
+    MRPC_RUNSET_PAUSED,     /* record says "paused" (pause_after_epoch): partial, neither completed nor failed */
     MRPC_RUNSET_STATE_COUNT
 } mrpc_runset_state;
 
@@ -72,6 +73,9 @@ typedef struct mrpc_runset_run {
     int         retries;        /* later waves of the stage that listed the run again (it had ended
                                    without a final record); wave/task are the last listing's */
     int         wave_finalized; /* the last listing's wave is finalized (its array ended) */
+    int64_t     pause_after_epoch; /* the last listing's pause_after_epoch column (0: to the end, or none) */
+    int         promotions;     /* later waves that listed the run again to continue it from a pause (a
+                                   larger pause_after_epoch or 0): successive halving's promotions, not retries */
 } mrpc_runset_run;
 
 /* What is known about one hyperparameter. */

@@ -24,6 +24,7 @@ const char *mrpc_runset_state_str(mrpc_runset_state s) {
     case MRPC_RUNSET_RUNNING: return "running";
     case MRPC_RUNSET_MISSING: return "missing";
     case MRPC_RUNSET_UNREADABLE: return "unreadable";
+    case MRPC_RUNSET_PAUSED: return "paused";
     default: return "unknown";
     }
 }
@@ -141,6 +142,7 @@ static mrpc_runset_state state_of(mrpc_run_status st) {
     case MRPC_RUN_COMPLETED: return MRPC_RUNSET_COMPLETED;
     case MRPC_RUN_FAILED: return MRPC_RUNSET_FAILED;
     case MRPC_RUN_DIVERGED: return MRPC_RUNSET_DIVERGED;
+    case MRPC_RUN_PAUSED: return MRPC_RUNSET_PAUSED;
     default: return MRPC_RUNSET_RUNNING;
     }
 }
@@ -267,6 +269,7 @@ static void task_hparams(mrpc_runset_run *r, char **header, char **f, size_t n_c
     r->rec.n_hparams = 0;
     for (size_t c = 0; c < n_cols; c++) {
         if ((int)c == col_task || (int)c == col_run || (int)c == col_out) continue;
+        if (strcmp(header[c], "pause_after_epoch") == 0) continue; /* a control of the run, not a hyperparameter */
         double v;
         if (!mrpc_parse_f64(f[c], &v) || r->rec.n_hparams >= MRPC_RUNREC_MAX_HPARAMS) continue;
         mrpc_hparam *h = &r->rec.hparams[r->rec.n_hparams++];
@@ -297,7 +300,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
     int finalized = slash && mrpc_path_exists(marker);
     char *header[TSV_MAX_COLS];
     size_t n_cols = 0;
-    int col_task = -1, col_run = -1, col_out = -1;
+    int col_task = -1, col_run = -1, col_out = -1, col_pause = -1;
     long line_no = 0;
     char *save = text;
     mrpc_status st = MRPC_OK;
@@ -320,6 +323,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
                 if (strcmp(header[c], "task_id") == 0) col_task = (int)c;
                 else if (strcmp(header[c], "run_id") == 0) col_run = (int)c;
                 else if (strcmp(header[c], "output") == 0) col_out = (int)c;
+                else if (strcmp(header[c], "pause_after_epoch") == 0) col_pause = (int)c;
             }
             if (col_run < 0) {
                 warn(s, "%s:%ld: the header has no run_id column; its tasks are not checked", rel, line_no);
@@ -338,6 +342,8 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
         int64_t tv;
         if (col_task >= 0 && mrpc_parse_i64(f[col_task], &tv)) task = (long)tv;
         if (task < 0) task = line_no;
+        int64_t pause = 0;
+        if (col_pause >= 0 && !mrpc_parse_i64(f[col_pause], &pause)) pause = 0;
         mrpc_runset_run *r = find_run(s, run_id, n_existing);
         if (!r && col_out >= 0) {
             /* An unreadable record is known by its file name only. */
@@ -348,8 +354,11 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
         }
         if (r) {
             if (r->wave >= 0 && strcmp(r->wave_stage, stage) == 0 && wave > r->wave) {
-                /* A later wave of the stage retries a run that ended without a final record. */
-                r->retries++;
+                /* A later wave of the stage retries a run that ended without a final record, or
+                 * promotes a paused one (it pauses later, or runs to the end). */
+                if (r->pause_after_epoch > 0 && (pause == 0 || pause > r->pause_after_epoch)) r->promotions++;
+                else r->retries++;
+                r->pause_after_epoch = pause;
                 r->wave = wave;
                 r->task = task;
                 r->wave_finalized = finalized;
@@ -384,6 +393,7 @@ static mrpc_status load_tasks(mrpc_runset *s, size_t *cap, const char *path, con
         r->wave = wave;
         r->task = task;
         r->wave_finalized = finalized;
+        r->pause_after_epoch = pause;
         mrpc_str_copy(r->wave_stage, sizeof r->wave_stage, stage);
     }
     free(text);
@@ -447,6 +457,16 @@ static int add_param(mrpc_runset *s, const char *name) {
     return (int)s->n_params++;
 }
 
+/* The objective of a W&B sweep file (optimize/wandb_sweep.h): metric.name, eval/ or eval_ dropped; NULL when absent. */
+static const char *wandb_metric(const mrpc_yaml_doc *doc, const yaml_node_t *root) {
+    const yaml_node_t *metric = mrpc_yaml_map_get(doc, root, "metric");
+    const yaml_node_t *name = metric && metric->type == YAML_MAPPING_NODE ? mrpc_yaml_map_get(doc, metric, "name") : NULL;
+    const char *m = name ? mrpc_yaml_scalar(name) : NULL;
+    if (m && (strncmp(m, "eval/", 5) == 0 || strncmp(m, "eval_", 5) == 0) &&
+        (strcmp(m + 5, "accuracy") == 0 || strcmp(m + 5, "f1") == 0)) m += 5;
+    return m;
+}
+
 /*
  * Reads the study file (optimize/study.h's format; every key optional here):
  * objective.metric (when `objective` is still unset), runs_dir, and per parameter its
@@ -471,6 +491,7 @@ static void read_study_file(mrpc_runset *s, const char *path, int objective_give
     const yaml_node_t *obj = mrpc_yaml_map_get(doc, root, "objective");
     const yaml_node_t *metric = obj ? mrpc_yaml_map_get(doc, obj, "metric") : NULL;
     const char *m = metric ? mrpc_yaml_scalar(metric) : NULL;
+    if (!obj && mrpc_yaml_map_get(doc, root, "method")) m = wandb_metric(doc, root); /* a W&B sweep file */
     if (m && !objective_given) {
         if (strcmp(m, "accuracy") == 0 || strcmp(m, "f1") == 0) mrpc_str_copy(s->objective, sizeof s->objective, m);
         else warn(s, "the study's objective \"%.60s\" is not one mrpc-analyze ranks by; using accuracy", m);

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "confirmation.h"
 #include "fsutil.h"
+#include "rungs.h"
 #include "strutil.h"
 
 
@@ -22,7 +24,7 @@ static void set_param(mrpc_table *t, size_t row, int col, const mrpc_runset *s, 
 
 static const char *row_class_of(const mrpc_runset_run *r) {
     if (r->state == MRPC_RUNSET_COMPLETED) return r->usable ? NULL : "bad";
-    if (r->state == MRPC_RUNSET_RUNNING) return "running";
+    if (r->state == MRPC_RUNSET_RUNNING || r->state == MRPC_RUNSET_PAUSED) return "running";
     return "bad";
 }
 
@@ -387,6 +389,8 @@ mrpc_status mrpc_report_tables_build(const mrpc_analysis *a, mrpc_report_tables 
     build_bayes(a, &out->t[MRPC_TABLE_BAYES]);
     build_importance(a, &out->t[MRPC_TABLE_IMPORTANCE]);
     build_statistics(a, &out->t[MRPC_TABLE_STATISTICS]);
+    mrpc_rungs_table(a->study, &out->t[MRPC_TABLE_RUNGS]);
+    mrpc_confirmation_table(a->study, &out->t[MRPC_TABLE_CONFIRMATION]);
     for (int k = 0; k < MRPC_TABLE_COUNT; k++) {
         mrpc_status st = mrpc_table_status(&out->t[k], err);
         if (st != MRPC_OK) {

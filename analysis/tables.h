@@ -13,6 +13,8 @@
  *   bayes          stage 3: the suggestions in order with best-so-far
  *   importance     forest importance, Pearson and Spearman per parameter
  *   statistics     each statistic with its estimate, interval and one-line reading
+ *   rungs          the objective after every epoch of every run; full, promoted, stopped (rungs.h)
+ *   confirmation   the confirm stage: configurations over new seeds against the baseline (confirmation.h)
  *
  * CSV cells hold exact values (objective as a fraction, as in the record); Markdown
  * and HTML show points with two decimals.
@@ -33,6 +35,8 @@ typedef enum mrpc_report_table_id {
     MRPC_TABLE_BAYES,
     MRPC_TABLE_IMPORTANCE,
     MRPC_TABLE_STATISTICS,
+    MRPC_TABLE_RUNGS,        /* rungs.h: the objective per epoch, promoted and stopped runs */
+    MRPC_TABLE_CONFIRMATION, /* confirmation.h: the confirm stage's answer.yaml */
     MRPC_TABLE_COUNT
 } mrpc_report_table_id;
 

@@ -81,8 +81,8 @@ static size_t count_of(const char *hay, const char *needle) {
 
 static void check_figures(const char *out) {
     const char *names[] = {"parallel_coordinates", "training_curves", "sensitivity_effects", "grid_heatmaps",
-                           "optimization_progress"};
-    for (size_t k = 0; k < 5; k++) {
+                           "optimization_progress", "rungs"};
+    for (size_t k = 0; k < 6; k++) {
         char png[4096], svg[4096];
         snprintf(png, sizeof png, "%s/figures/%s.png", out, names[k]);
         snprintf(svg, sizeof svg, "%s/figures/%s.svg", out, names[k]);
@@ -110,7 +110,7 @@ static void check_report(const char *out) {
     char *html = slurp(path);
     if (!CHECK(html != NULL, "report.html written")) return;
     CHECK(strncmp(html, "<!DOCTYPE html>", 15) == 0 && strstr(html, "</html>"), "a whole HTML document");
-    CHECK(count_of(html, "src=\"data:image/png;base64,") == 5, "five embedded figures");
+    CHECK(count_of(html, "src=\"data:image/png;base64,") == 6, "six embedded figures");
     CHECK(strstr(html, "http://") == NULL && strstr(html, "https://") == NULL && strstr(html, "<script") == NULL,
           "nothing loaded from the network, no scripts");
     CHECK(strstr(html, "5 of 45 runs are not in the statistics") != NULL, "the summary says how many runs are left out");
@@ -158,8 +158,8 @@ int main(int argc, char **argv) {
         free(stdout_text);
     }
     const char *tables[] = {"runs", "not_completed", "best_by_stage", "sensitivity", "grid", "bayes", "importance",
-                            "statistics"};
-    for (size_t k = 0; k < 8; k++) {
+                            "statistics", "rungs", "confirmation"};
+    for (size_t k = 0; k < 10; k++) {
         char p[4096];
         snprintf(p, sizeof p, "%s/tables/%s.csv", out, tables[k]);
         CHECK(mrpc_path_exists(p), "%s written", p);
