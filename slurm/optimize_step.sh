@@ -16,6 +16,7 @@
 #SBATCH --time=00:10:00                 # the optimizer takes seconds
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
+#SBATCH --requeue                       # run again when its node fails (planning a wave is idempotent)
 set -euo pipefail
 if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then sed -n '2,/^[^#]/s/^# \{0,1\}//p' "$0" | sed '$d'; exit 0; fi
 # Slurm runs a copy of this script: the project is MRPC_HOME (exported by submit_wave.sh),

@@ -59,7 +59,7 @@ out=$("$bindir/mrpc-optimize" next --study "$study" "${finalize[@]}" "${dry_arg[
 echo "$out" >&2
 wave_dir=$(sed -n 's/^wave_dir=//p' <<<"$out")
 if grep -qx 'done' <<<"$out"; then
-  report=("$bindir/mrpc-analyze" "$(dirname "$study")" --out "$(dirname "$study")/report")
+  report=("$bindir/mrpc-analyze" "$study" --out "$(dirname "$study")/report")
   if (( dry )); then
     { printf 'submit_wave: dry run: the study is complete; a real run would write the report:'; printf ' %q' "${report[@]}"; printf '\n'; } >&2
     exit 0

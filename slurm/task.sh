@@ -128,6 +128,12 @@ if (( from_stage )); then
     echo "mrpc task: note: this task has $SLURM_CPUS_PER_TASK CPUs, the study asks for $want_cpus (slurm.cpus_per_task):" \
          "pass sbatch --cpus-per-task=$want_cpus (and --time, --gpus) or submit $wave_dir/wave.sbatch, which has them"
   fi
+  want_nodes=$(sed -n 's/^#SBATCH --nodes=//p' "$wave_dir/wave.sbatch" 2>/dev/null || true)
+  if [[ -n "$want_nodes" && "${SLURM_JOB_NUM_NODES:-1}" != "$want_nodes" ]]; then
+    echo "mrpc task: note: this task has ${SLURM_JOB_NUM_NODES:-1} node(s), the study's runs span $want_nodes" \
+         "(slurm.nodes_per_task): the run trains the same model on fewer ranks (rank-count invariance), more slowly;" \
+         "submit $wave_dir/wave.sbatch, which asks for $want_nodes nodes"
+  fi
 fi
 
 child=0
@@ -140,7 +146,11 @@ trap 'forward USR1' USR1
 trap 'forward TERM' TERM
 
 # shellcheck disable=SC2086  # MRPC_SRUN_ARGS is a list of srun options on purpose
-srun ${MRPC_SRUN_ARGS:-} "$bindir/mrpc-train" --wave "$wave_dir" --task-id "$SLURM_ARRAY_TASK_ID" \
+# --kill-on-bad-exit: when one rank of a run dies (kill -9, OOM, its node lost), Slurm sends
+# the others SIGTERM at once; they record the lost rank within seconds (mrpc-train exits 75,
+# its record says failed with /@failure "lost_rank", the checkpoint is kept and the study
+# retries the run from it) instead of waiting in an all-reduce that never completes.
+srun --kill-on-bad-exit=1 ${MRPC_SRUN_ARGS:-} "$bindir/mrpc-train" --wave "$wave_dir" --task-id "$SLURM_ARRAY_TASK_ID" \
      --max-restarts "${MRPC_MAX_RESTARTS:-3}" &
 child=$!
 rc=0

@@ -42,6 +42,8 @@ SCRIPTS = [
     ("scripts/run-pipeline.sh", "scripts/run-pipeline.sh [STUDY.yaml]"),
     ("scripts/test.sh", "The test command of mrpc-tune"),
     ("scripts/stress-signals.sh", "scripts/stress-signals.sh [SIGNALS]"),
+    ("scripts/stress-nodes.sh", "scripts/stress-nodes.sh [KILLS] [SEED] [EXAMPLES] [DIM]"),
+    ("bench/mpi_scaling.sh", "bench/mpi_scaling.sh --nodes"),
     ("scripts/slurm-local.sh", "scripts/slurm-local.sh start DIR"),
     ("scripts/get-data.sh", "get-data"),
     ("slurm/pipeline.sh", "slurm/pipeline.sh [--dry-run]"),
