@@ -251,10 +251,10 @@ typedef struct raw_rec {
 static void raw_from_runrec(const mrpc_runrec *rec, unsigned flags, raw_rec *raw) {
     mrpc_str_copy(raw->run_id, sizeof raw->run_id, rec->run_id);
     raw->status = rec->status;
-    /* Failed because the cluster lost a rank (/@failure "lost_rank"): its checkpoint was
-     * kept and starting it again resumes it, so it counts as a run without a final record
-     * (retried, never cached as final). */
-    if (rec->status == MRPC_RUN_FAILED && strcmp(rec->failure, "lost_rank") == 0) raw->status = MRPC_RUN_RUNNING;
+    /* Failed because of the cluster (/@failure "lost_rank": a rank was lost; "requeues": more
+     * requeues than --max-restarts): its checkpoint was kept and starting it again resumes
+     * it, so it counts as a run without a final record (retried, never cached as final). */
+    if (rec->status == MRPC_RUN_FAILED && rec->failure[0]) raw->status = MRPC_RUN_RUNNING;
     mrpc_str_copy(raw->reason, sizeof raw->reason, rec->status_reason);
     int completed = mrpc_runrec_is_completed(rec);
     for (size_t m = 0; m < N_METRICS; m++) {

@@ -29,7 +29,8 @@
 # After USR1 the task requeues itself; after TERM (preemption, scontrol requeue) Slurm
 # requeues it (--requeue), or not when it was cancelled. The requeued task resumes from
 # the checkpoint.
-# mrpc-train itself gives up (record marked failed) after MRPC_MAX_RESTARTS requeues.
+# mrpc-train itself stops trying after MRPC_MAX_RESTARTS requeues: the record says failed with
+# /@failure "requeues" and keeps the checkpoint, and the study's retry resumes from it.
 #
 # Environment: MRPC_HOME (project root; default: the directory above this script),
 # MRPC_BINDIR (default $MRPC_HOME/build/release), MRPC_STUDY, MRPC_STAGE, MRPC_WAVE_DIR,

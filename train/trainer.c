@@ -403,10 +403,29 @@ static void close_record(train_ctx *c, mrpc_run_status status, const char *reaso
 }
 
 /*
- * Rank 0 after a lost rank (or network): the record says failed, why, and that the
- * failure was the cluster's (/@failure = "lost_rank"); the checkpoint is kept, so that
+ * Rank 0, when the cluster failed the run (a lost rank, too many requeues): the record says
+ * failed, why, and /@failure = `kind`; the checkpoint, when there is one, is kept, so that
  * starting the run again resumes from it (readers treat such a record as one to retry).
  */
+static void cluster_failure_record(train_ctx *c, const char *kind, const char *reason) {
+    fprintf(stderr, "mrpc-train: %s %s\n", c->cfg->run_id, reason);
+    if (!c->record) return;
+    mrpc_error local = {0};
+    char note[1024];
+    snprintf(note, sizeof note, "%s%s%s",
+             c->checkpoint_step >= 0 ? "kept: the cluster failed the run, which resumes from the checkpoint"
+                                     : "none: the cluster failed the run before its first checkpoint",
+             c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
+    mrpc_runrec_checkpoints ck = checkpoint_summary(c, c->checkpoint_step >= 0, note);
+    mrpc_status s = mrpc_runrec_set_attr_string(c->record, "failure", kind, &local);
+    if (s == MRPC_OK) s = mrpc_runrec_set_checkpoints(c->record, &ck, &local);
+    if (s == MRPC_OK) s = mrpc_runrec_finish(c->record, MRPC_RUN_FAILED, reason, NULL, &local);
+    else mrpc_runrec_abandon(c->record); /* the record stays "running": also retried */
+    c->record = NULL;
+    if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-train", &local);
+}
+
+/* Rank 0 after a lost rank (or network): /@failure "lost_rank". */
 static void lost_rank_record(train_ctx *c, const mrpc_error *err) {
     char buf[600], from[96], reason[900];
     mrpc_error_format(err, buf, sizeof buf);
@@ -414,19 +433,7 @@ static void lost_rank_record(train_ctx *c, const mrpc_error *err) {
     else snprintf(from, sizeof from, "the start (no checkpoint was written yet)");
     snprintf(reason, sizeof reason, "lost a rank or its network at step %lld (%s); the run continues from %s when "
              "started again", (long long)c->progress.steps_done, buf, from);
-    fprintf(stderr, "mrpc-train: %s %s\n", c->cfg->run_id, reason);
-    if (!c->record) return;
-    mrpc_error local = {0};
-    char note[1024];
-    snprintf(note, sizeof note, "kept: a rank was lost, the run resumes from the checkpoint%s%s",
-             c->checkpoint_note[0] ? "; last write failure: " : "", c->checkpoint_note);
-    mrpc_runrec_checkpoints ck = checkpoint_summary(c, c->checkpoint_step >= 0, note);
-    mrpc_status s = mrpc_runrec_set_attr_string(c->record, "failure", "lost_rank", &local);
-    if (s == MRPC_OK) s = mrpc_runrec_set_checkpoints(c->record, &ck, &local);
-    if (s == MRPC_OK) s = mrpc_runrec_finish(c->record, MRPC_RUN_FAILED, reason, NULL, &local);
-    else mrpc_runrec_abandon(c->record); /* the record stays "running": also retried */
-    c->record = NULL;
-    if (s != MRPC_OK) mrpc_error_print(stderr, "mrpc-train", &local);
+    cluster_failure_record(c, "lost_rank", reason);
 }
 
 /* The stop watch's probe (dist.h): whether a stop signal has come. */
@@ -899,15 +906,25 @@ static void free_ctx(train_ctx *c) {
  * Records a run that gave up after too many requeues (rank 0): a fresh record with
  * status "failed" and the reason, and the resume checkpoint removed.
  */
-static mrpc_status give_up(train_ctx *c, mrpc_train_result *result, mrpc_error *err) {
-    char reason[256];
-    snprintf(reason, sizeof reason, "requeued %d times, more than --max-restarts %d", c->opts->restart_count,
-             c->opts->max_restarts);
+/*
+ * Requeued more than --max-restarts times (preemptions, node failures, time limits): this
+ * array task stops trying. The record says failed with /@failure "requeues" and keeps the
+ * checkpoint, so the study's retry (a new task, its restart count 0) resumes from it; the
+ * study's `retries` bounds the whole.
+ */
+static mrpc_status give_up(train_ctx *c, int resuming, mrpc_train_result *result, mrpc_error *err) {
+    char reason[320];
+    snprintf(reason, sizeof reason, "requeued %d times, more than --max-restarts %d (preemptions, node failures or "
+             "time limits); the study retries the run%s", c->opts->restart_count, c->opts->max_restarts,
+             resuming ? " from its checkpoint" : "");
     mrpc_status s = MRPC_OK;
     if (c->rank == 0) {
-        s = open_record(c, 0, err);
-        if (s == MRPC_OK) close_record(c, MRPC_RUN_FAILED, reason, 0, err);
-        remove_checkpoint(c);
+        if (resuming) {
+            c->ckstats.resumes--; /* restore_record counted a resume that does not happen */
+            save_stats(c);
+        }
+        s = open_record(c, resuming, err);
+        if (s == MRPC_OK) cluster_failure_record(c, "requeues", reason);
     }
     s = mrpc_dist_agree(c->dist, s, err);
     if (s != MRPC_OK) return s;
@@ -941,12 +958,6 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     if (s == MRPC_OK) c->config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
     c->progress.config_hash = c->config_hash;
     snprintf(c->stats_path, sizeof c->stats_path, "%s.stats", cfg->resume_checkpoint);
-
-    if (s == MRPC_OK && opts->max_restarts >= 0 && opts->restart_count > opts->max_restarts) {
-        s = give_up(c, result, err);
-        free_ctx(c);
-        return s;
-    }
 
     /* A resume checkpoint beside the record means this run was interrupted: rank 0
      * reads where it stood (metadata only), everyone follows. */
@@ -998,6 +1009,11 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
 
     /* The record first, so that anything failing from here on is recorded as failed. */
     if (s == MRPC_OK) s = mrpc_rank_hosts(dist, c->hosts, sizeof c->hosts, err);
+    if (s == MRPC_OK && opts->max_restarts >= 0 && opts->restart_count > opts->max_restarts) {
+        s = give_up(c, resuming, result, err);
+        free_ctx(c);
+        return s;
+    }
     if (s == MRPC_OK) s = mrpc_dist_agree(dist, open_record(c, resuming, err), err);
     if (s == MRPC_OK && c->rank == 0) {
         /* Temp files older than this process (under the record's lock: no other writer). */

@@ -288,7 +288,8 @@ typedef struct mrpc_runrec {
     char            end_time[32];
     char            host[128];
     char            hosts[512];   /* /@hosts: the distinct hosts of the ranks of the latest start; "" in older records */
-    char            failure[32];  /* /@failure: "lost_rank" for a failed run the cluster failed (retryable); "" otherwise */
+    char            failure[32];  /* /@failure of a failed run the cluster failed (retryable): "lost_rank" or
+                                     "requeues"; "" otherwise */
     int64_t         resumes;      /* /checkpoints@resumes: times the run continued from a checkpoint (0 when absent) */
     int64_t         steps_redone; /* /checkpoints@steps_redone (0 when absent) */
     int             n_ranks;

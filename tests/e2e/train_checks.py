@@ -8,6 +8,7 @@ CHECK is one of: small, determinism, resume, diverged, errors, base. Exit 0 when
 assertion of the check holds, 1 otherwise (the message says which one failed).
 """
 import argparse
+import re
 import os
 import shutil
 import signal
@@ -208,13 +209,25 @@ def resume(a):
     check(p.wait() == 75, "SIGUSR1 also checkpoints and exits 75")
     r = run(a.bin, ["--config", cfg, "--set", "learning_rate=2e-3"])
     check(r.returncode == 1 and "another configuration" in r.stderr, "mismatched resume checkpoint refused")
-    # Too many requeues: gives up, record failed.
+    # Too many requeues: this task gives up, the record says failed, why, and that the cluster
+    # failed it (/@failure requeues); the checkpoint stays, so the study's retry (a new task,
+    # its restart count 0) continues from it instead of losing the steps done.
     env = dict(os.environ, SLURM_RESTART_COUNT="4")
     r = run(a.bin, ["--config", cfg, "--max-restarts", "3"], env=env)
     check(r.returncode == 4, f"gave up with exit 4 (got {r.returncode})")
     with h5py.File(os.path.join(a.work, "runs/other.h5"), "r") as f:
         check(attr(f, "status") == "failed" and "requeued 4 times" in attr(f, "status_reason"),
               "record of a run that gave up says failed and why")
+        check(attr(f, "failure") == "requeues" and int(f["checkpoints"].attrs["kept"]) == 1,
+              "/@failure requeues, checkpoint kept")
+    check(os.path.exists(os.path.join(a.work, "runs/other.h5.resume")), "the checkpoint is still there")
+    env = dict(os.environ)
+    env.pop("SLURM_RESTART_COUNT", None)
+    r = run(a.bin, ["--config", cfg, "--max-restarts", "3"], env=env)
+    check(r.returncode == 0 and re.search(r"resumes at step [1-9]", r.stderr) is not None,
+          f"the retry resumes from the checkpoint, not from step 0: {r.stderr[:300]}")
+    with h5py.File(os.path.join(a.work, "runs/other.h5"), "r") as f:
+        check(attr(f, "status") == "completed" and "failure" not in f.attrs, "and completes; /@failure is gone")
 
 
 def diverged(a):
