@@ -427,8 +427,10 @@ def storm(a):
     with open(os.path.join(study_dir, "base.yaml"), "w") as fh:
         fh.write(base)
     study = os.path.join(study_dir, "study.yaml")
+    # retries: 10: a run hit by many failures in a row (4 requeues per array task, then a retry
+    # wave) still ends completed; with the default 2 it would count failed after 12 node losses.
     text = re.sub(r"^slurm: .*$", 'slurm: {time: "00:10:00", cpus_per_task: 1, ranks_per_task: 1, throttle: 6, '
-                  'signal_seconds: 30}', read(study), flags=re.M)
+                  'signal_seconds: 30}\nretries: 10', read(study), flags=re.M)
     with open(study, "w") as fh:
         fh.write(text)
     t0 = time.time()
