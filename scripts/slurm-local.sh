@@ -75,6 +75,12 @@ stop_pid() {
 }
 marker_get() { sed -n "s/^$1=//p" "$marker" 2>/dev/null | head -n 1; }
 node_ns() { echo "mrpc-$(marker_get tag)-$1"; }
+# node_netns NODE: the namespace of NODE of this cluster, or exit 2 saying there is no such node.
+node_netns() {
+  local ns; ns=$(node_ns "$1")
+  [[ -e /run/netns/$ns ]] || { echo "slurm-local: no node $1 in $dir" >&2; exit 2; }
+  echo "$ns"
+}
 
 start_munge() { # one daemon per machine; start it when no one has.
   if ! munge -n 2>/dev/null | unmunge >/dev/null 2>&1; then
@@ -230,8 +236,7 @@ CONF
 }
 
 start_node() { # start_node NODE: slurmd in NODE's namespace, with NODE as its hostname
-  local node=$1 ns; ns=$(node_ns "$node")
-  [[ -e /run/netns/$ns ]] || { echo "slurm-local: no node $node in $dir" >&2; exit 2; }
+  local node=$1 ns; ns=$(node_netns "$node") || exit 2
   local pidfile=$dir/run/slurmd-$node.pid
   if [[ -f "$pidfile" ]] && alive "$(cat "$pidfile")"; then return 0; fi
   nsenter --net="/run/netns/$ns" unshare --uts sh -c \
@@ -240,8 +245,7 @@ start_node() { # start_node NODE: slurmd in NODE's namespace, with NODE as its h
 }
 
 kill_node() { # kill_node NODE: every process in NODE's namespace, at once, with SIGKILL
-  local node=$1 ns; ns=$(node_ns "$node")
-  [[ -e /run/netns/$ns ]] || { echo "slurm-local: no node $node in $dir" >&2; exit 2; }
+  local node=$1 ns; ns=$(node_netns "$node") || exit 2
   local pids; pids=$(ip netns pids "$ns" 2>/dev/null || true)
   if [[ -n "$pids" ]]; then
     # shellcheck disable=SC2086  # a list of pids
@@ -251,8 +255,7 @@ kill_node() { # kill_node NODE: every process in NODE's namespace, at once, with
 }
 
 exec_node() { # exec_node NODE CMD...
-  local node=$1 ns; shift; ns=$(node_ns "$node")
-  [[ -e /run/netns/$ns ]] || { echo "slurm-local: no node $node in $dir" >&2; exit 2; }
+  local node=$1 ns; shift; ns=$(node_netns "$node") || exit 2
   SLURM_CONF=$dir/slurm.conf exec nsenter --net="/run/netns/$ns" unshare --uts sh -c \
     'hostname "$1" && shift && exec "$@"' node "$node" "$@"
 }

@@ -58,22 +58,6 @@ def local(a, *args, timeout=60):
     return sh([os.path.join(a.home, "scripts/slurm-local.sh"), *args], env_for(a), timeout=timeout, check_rc=False)
 
 
-def squeue_empty(env):
-    r = sh(["squeue", "-h", "-o", "%i"], env, check_rc=False)
-    return r.returncode == 0 and r.stdout.strip() == ""
-
-
-def wait_queue_empty(env, seconds, what):
-    t0 = time.time()
-    while time.time() - t0 < seconds:
-        if squeue_empty(env):
-            return True
-        time.sleep(1)
-    print(sh(["squeue"], env, check_rc=False).stdout)
-    check(False, f"{what}: the queue emptied within {seconds} s")
-    return False
-
-
 def node_states(env):
     r = sh(["sinfo", "-h", "-N", "-o", "%N %T"], env, check_rc=False)
     return dict(line.split() for line in r.stdout.split("\n") if line.strip())
@@ -230,7 +214,7 @@ def write_mini(a, study_dir, slurm, slow=False, save_steps=None):
     return path
 
 
-def reference(a, env, wave, task, out, ranks=1):
+def reference(a, env, wave, task, out):
     """Row `task` of `wave` run locally without interruption, to `out`."""
     cmd = [os.path.join(a.bindir, "mrpc-train"), "--wave", wave, "--task-id", str(task), "-q", "--set",
            f"output={out}", "--set", f"resume_checkpoint={out}.resume"]
