@@ -151,8 +151,11 @@ trap 'forward TERM' TERM
 # the others SIGTERM at once; they record the lost rank within seconds (mrpc-train exits 75,
 # its record says failed with /@failure "lost_rank", the checkpoint is kept and the study
 # retries the run from it) instead of waiting in an all-reduce that never completes.
+# --kill-wait: the cluster's KillWait (stop signal to SIGKILL), so that a rank waiting for a
+# lost peer gives up and writes the record in time.
+kill_wait=$(scontrol show config 2>/dev/null | sed -n 's/^KillWait *= *\([0-9][0-9]*\).*/\1/p' | head -n 1 || true)
 srun --kill-on-bad-exit=1 ${MRPC_SRUN_ARGS:-} "$bindir/mrpc-train" --wave "$wave_dir" --task-id "$SLURM_ARRAY_TASK_ID" \
-     --max-restarts "${MRPC_MAX_RESTARTS:-3}" &
+     --max-restarts "${MRPC_MAX_RESTARTS:-3}" ${kill_wait:+--kill-wait "$kill_wait"} &
 child=$!
 rc=0
 while true; do

@@ -2,7 +2,7 @@
  * main.c — the mrpc-train command line.
  *
  *   mrpc-train --config run.yaml [--set key=value ...] [-q] [--print-config]
- *   mrpc-train --wave WAVE_DIR --task-id N [--set key=value ...] [-q] [--max-restarts N]
+ *   mrpc-train --wave WAVE_DIR --task-id N [--set key=value ...] [-q] [--max-restarts N] [--kill-wait S]
  *   mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv
  *   mrpc-train bench [--batch B] [--seq L] [--steps N] [--precision fp32|bf16] [--threads N]
  *   mrpc-train check-checkpoint DIR
@@ -28,11 +28,14 @@
  * oneDNN's JIT GEMM corrupts the heap.
  */
 #define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench_cli.h"
+#include "call_watch.h"
 #include "checkpoint_cli.h"
 #include "dist.h"
 #include "fsutil.h"
@@ -57,6 +60,7 @@ static void usage(FILE *out) {
     fprintf(out,
             "usage: mrpc-train --config run.yaml [--set key=value ...] [-q] [--print-config]\n"
             "       mrpc-train --wave WAVE_DIR --task-id N [--set key=value ...] [-q] [--max-restarts N]\n"
+            "                  [--kill-wait SECONDS]\n"
             "       mrpc-train tokenize --vocab FILE [--max-seq-length N] [--truncation RULE] PAIRS.tsv\n"
             "       mrpc-train bench [--batch B] [--seq L] [--steps N] [--precision fp32|bf16] [--threads N]\n"
             "       mrpc-train check-checkpoint DIR\n"
@@ -68,6 +72,8 @@ static void usage(FILE *out) {
             "  --set key=value    override a config key (dotted names: model.dim=256); repeatable\n"
             "  --wave DIR         run row --task-id of DIR/tasks.tsv (a wave planned by mrpc-optimize)\n"
             "  --max-restarts N   give up (record failed, exit 4) when SLURM_RESTART_COUNT > N\n"
+            "  --kill-wait S      seconds between the stop signal and SIGKILL (Slurm's KillWait, default 30): after a\n"
+            "                     stop signal, a rank waits at most S/2 (and 20 s) for lost peers before it records them\n"
             "  -q, --quiet        no progress lines\n"
             "  --version          print the version\n"
             "\n"
@@ -86,12 +92,14 @@ typedef struct cli_args {
     int         quiet;
     int         print_config;
     long long   max_restarts;
+    long long   kill_wait;
 } cli_args;
 
 /* Parses the training command line; returns 0 on success, prints the problem otherwise. */
 static int parse_args(int argc, char **argv, cli_args *a) {
     memset(a, 0, sizeof *a);
     a->max_restarts = -1;
+    a->kill_wait = -1;
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         int has_value = i + 1 < argc;
@@ -119,6 +127,13 @@ static int parse_args(int argc, char **argv, cli_args *a) {
                 return -1;
             }
             a->max_restarts = n;
+        } else if (strcmp(arg, "--kill-wait") == 0 && has_value) {
+            if (!mrpc_parse_i64(argv[++i], &n) || n < 1 || n > 65533) {
+                fprintf(stderr, "mrpc-train: error: --kill-wait needs whole seconds from 1 to 65533 (Slurm's KillWait), "
+                                "got \"%s\"\n", argv[i]);
+                return -1;
+            }
+            a->kill_wait = n;
         } else if (strcmp(arg, "-q") == 0 || strcmp(arg, "--quiet") == 0) {
             a->quiet = 1;
         } else if (strcmp(arg, "--print-config") == 0) {
@@ -189,13 +204,43 @@ static int train_main(int argc, char **argv) {
         mrpc_error_print(stderr, "mrpc-train", &err);
         return EXIT_FAILED;
     }
+    /* A write to the socket of a rank that died must fail with EPIPE inside MPI (then the
+     * stop watch or the call watch records the lost rank), not kill this rank with SIGPIPE
+     * before it can say why (seen: "task 0: Broken pipe", record left "running"). */
+    if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+        fprintf(stderr, "mrpc-train: error: cannot ignore SIGPIPE: %s\n", strerror(errno));
+        mrpc_stop_signals_free(stop);
+        return EXIT_FAILED;
+    }
+    /* MPI_Init waits for every rank (a PMIx fence) and cannot be polled: a rank lost there
+     * would hold this one until SIGKILL, so the call watch looks at it too. */
+    mrpc_call_watch *init_watch = NULL;
+    if (mrpc_call_watch_start(EXIT_INTERRUPTED, &init_watch, &err) != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-train", &err);
+        mrpc_stop_signals_free(stop);
+        return EXIT_FAILED;
+    }
+    mrpc_call_watch_set_probe(init_watch, mrpc_stop_signals_probe, stop, 3.0);
     mrpc_dist *dist = NULL;
-    if (mrpc_dist_init(&argc, &argv, 0, &dist, &err) != MRPC_OK) {
+    mrpc_call_watch_enter(init_watch, "MPI_Init");
+    mrpc_status started = mrpc_dist_init(&argc, &argv, 0, &dist, &err);
+    mrpc_call_watch_leave(init_watch);
+    mrpc_call_watch_free(init_watch);
+    if (started != MRPC_OK) {
         mrpc_error_print(stderr, "mrpc-train", &err);
         mrpc_stop_signals_free(stop);
         return EXIT_FAILED;
     }
     int rank = mrpc_dist_rank(dist);
+    /* From the first collective on, a lost rank ends this one within seconds of the stop
+     * signal Slurm then sends (dist.h: the stop watch and the call watch). */
+    mrpc_dist_watch_stop(dist, mrpc_stop_signals_probe, stop, 3.0);
+    if (mrpc_dist_watch_stuck(dist, NULL, NULL, EXIT_INTERRUPTED, &err) != MRPC_OK) {
+        mrpc_error_print(stderr, "mrpc-train", &err);
+        mrpc_dist_free(dist);
+        mrpc_stop_signals_free(stop);
+        return EXIT_FAILED;
+    }
 
     /* Rank 0 reads and validates, then everyone agrees and receives the result. */
     mrpc_run_config *cfg = calloc(1, sizeof *cfg);
@@ -205,15 +250,20 @@ static int train_main(int argc, char **argv) {
     if (s == MRPC_OK) s = mrpc_dist_bcast(dist, cfg, sizeof *cfg, 0, &err);
     if (s != MRPC_OK) {
         if (rank == 0 || err.status == MRPC_ERR_MPI) mrpc_error_print(stderr, "mrpc-train", &err);
+        int code = mrpc_dist_broken(dist)                       ? EXIT_INTERRUPTED /* a lost rank: retried */
+                   : s == MRPC_ERR_MPI || s == MRPC_ERR_NOMEM ? EXIT_FAILED
+                                                              : EXIT_USAGE;
         free(cfg);
         mrpc_dist_free(dist);
         mrpc_stop_signals_free(stop);
-        return s == MRPC_ERR_MPI || s == MRPC_ERR_NOMEM ? EXIT_FAILED : EXIT_USAGE;
+        return code;
     }
 
     mrpc_train_options opts = {0};
     opts.quiet = args.quiet || rank != 0;
     opts.max_restarts = (int)args.max_restarts;
+    opts.kill_wait_seconds = args.kill_wait > 0 ? (double)args.kill_wait : 30.0; /* Slurm's default KillWait */
+    opts.interrupted_exit_code = EXIT_INTERRUPTED;
     const char *restarts = getenv("SLURM_RESTART_COUNT");
     int64_t n_restarts = 0;
     if (restarts && mrpc_parse_i64(restarts, &n_restarts) && n_restarts > 0) opts.restart_count = (int)n_restarts;
@@ -224,7 +274,7 @@ static int train_main(int argc, char **argv) {
     int code;
     if (s != MRPC_OK) {
         if (rank == 0) mrpc_error_print(stderr, "mrpc-train", &err);
-        code = EXIT_FAILED;
+        code = mrpc_dist_broken(dist) ? EXIT_INTERRUPTED : EXIT_FAILED; /* a lost rank: retried */
     } else {
         switch (result.outcome) {
         case MRPC_TRAIN_COMPLETED: code = EXIT_COMPLETED; break;
@@ -250,7 +300,8 @@ int main(int argc, char **argv) {
         if (strcmp(cmd, "check-checkpoint") == 0) return mrpc_checkpoint_cli_main(argc - 1, argv + 1);
         /* --help anywhere (not as the value of an option) answers with the usage. */
         for (int i = 1; i < argc; i++) {
-            static const char *const takes_value[] = {"--config", "--set", "--wave", "--task-id", "--max-restarts"};
+            static const char *const takes_value[] = {"--config",       "--set",      "--wave", "--task-id",
+                                                      "--max-restarts", "--kill-wait"};
             int is_value = 0;
             for (size_t k = 0; i > 1 && k < sizeof takes_value / sizeof takes_value[0]; k++)
                 is_value |= strcmp(argv[i - 1], takes_value[k]) == 0;

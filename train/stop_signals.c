@@ -85,6 +85,8 @@ int mrpc_stop_signals_requested(const mrpc_stop_signals *stop) {
     return stop ? atomic_load(&((mrpc_stop_signals *)stop)->first) : 0;
 }
 
+int mrpc_stop_signals_probe(const void *stop) { return mrpc_stop_signals_requested(stop) != 0; }
+
 long mrpc_stop_signals_count(const mrpc_stop_signals *stop) {
     return stop ? atomic_load(&((mrpc_stop_signals *)stop)->count) : 0;
 }

@@ -51,6 +51,10 @@ mrpc_status mrpc_stop_signals_start(mrpc_stop_signals **out, mrpc_error *err);
  */
 int mrpc_stop_signals_requested(const mrpc_stop_signals *stop);
 
+/* mrpc_stop_signals_requested as a yes/no probe with an untyped context, the shape
+ * dist.h's stop watch takes (`ctx` is the mrpc_stop_signals). */
+int mrpc_stop_signals_probe(const void *stop);
+
 /* How many stop signals have arrived in all (the first included). NULL gives 0. */
 long mrpc_stop_signals_count(const mrpc_stop_signals *stop);
 

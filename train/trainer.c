@@ -436,21 +436,37 @@ static void lost_rank_record(train_ctx *c, const mrpc_error *err) {
     cluster_failure_record(c, "lost_rank", reason);
 }
 
-/* The stop watch's probe (dist.h): whether a stop signal has come. */
-static int stop_probe(const void *stop) { return mrpc_stop_signals_requested(stop) != 0; }
+/* The call watch's takeover (dist.h, mrpc_dist_watch_stuck): this rank's main thread is
+ * stuck inside an MPI call after a stop signal (Open MPI deadlocked on a dead peer's
+ * connection), so this runs on the watch thread while the trainer's own code is idle:
+ * rank 0 records the lost rank as the polled path would; then the process exits. */
+static void stuck_in_mpi(void *ctx, const char *call, double seconds) {
+    train_ctx *c = ctx;
+    if (c->rank != 0) return;
+    mrpc_error e;
+    mrpc_error_set(&e, MRPC_ERR_MPI, NULL, 0, 0, call, "rank 0: %s did not return for %.0f s after a stop signal "
+                   "(the MPI library is stuck on the connection to a lost rank)", call, seconds);
+    lost_rank_record(c, &e);
+}
 
 /* Seconds a collective may wait after a stop signal before the peers count as lost: three
  * times the slowest step so far (a step that waited for rank 0's checkpoint write counts
  * it), at least 3 s plus rank 0's first checkpoint write at 100 MB/s (parameters and two
- * moments), at most 20 s, so that it ends before Slurm's SIGKILL (KillWait: 30 s by
- * default). Wrongly seeing a lost rank costs little: the run is then retried from its
- * latest checkpoint instead of the stop's. */
+ * moments), and at most half of the time Slurm leaves between the stop signal and SIGKILL
+ * (KillWait, --kill-wait) and 20 s: the other half is for srun's signal to arrive and for
+ * the failure record to be written. A slow step (a checkpoint written to a slow disk) must
+ * not stretch the wait past SIGKILL, which would leave the record "running" with no
+ * reason (CI saw that with KillWait 10). Wrongly seeing a lost rank costs little: the run
+ * is then retried from its latest checkpoint instead of the stop's. */
 static double stop_grace(const train_ctx *c, double slowest) {
     size_t n = 0;
-    mrpc_model_slab(c->model, MRPC_SLAB_PARAMS, &n);
+    if (c->model) mrpc_model_slab(c->model, MRPC_SLAB_PARAMS, &n);
     double floor = 3.0 + 3.0 * (double)n * sizeof(float) / 1e8;
     double g = 3.0 * slowest > floor ? 3.0 * slowest : floor;
-    return g > 20.0 ? 20.0 : g;
+    double kill_wait = c->opts->kill_wait_seconds > 0 ? c->opts->kill_wait_seconds : 30.0;
+    double ceiling = kill_wait / 2 < 20.0 ? kill_wait / 2 : 20.0;
+    if (ceiling < 1.0) ceiling = 1.0;
+    return g > ceiling ? ceiling : g;
 }
 
 /* ---- the loop ----------------------------------------------------------------------- */
@@ -886,6 +902,9 @@ static mrpc_status checkpoint_and_stop(train_ctx *c, mrpc_error *err) {
 /* ---- entry -------------------------------------------------------------------------- */
 
 static void free_ctx(train_ctx *c) {
+    /* The call watch must not take over with a context that is going away. */
+    mrpc_error ignored = {0};
+    mrpc_dist_watch_stuck(c->dist, NULL, NULL, c->opts->interrupted_exit_code, &ignored);
     mrpc_runrec_abandon(c->record);
     sync_free(&c->sync);
 #if defined(MRPC_HAVE_NCCL)
@@ -954,7 +973,13 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     result->accuracy = result->f1 = NAN;
     mrpc_str_copy(c->progress.run_id, sizeof c->progress.run_id, cfg->run_id);
 
-    mrpc_status s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
+    /* A lost rank is seen from the first collective on: by the stop watch when MPI_Test
+     * returns, by the call watch when it does not (then rank 0 records it from there). */
+    mrpc_dist_watch_stop(dist, mrpc_stop_signals_probe, opts->stop, stop_grace(c, 0.0));
+    mrpc_status s = mrpc_dist_watch_stuck(dist, stuck_in_mpi, c, opts->interrupted_exit_code, err);
+    if (s != MRPC_OK) return s;
+
+    s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
     if (s == MRPC_OK) c->config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
     c->progress.config_hash = c->config_hash;
     snprintf(c->stats_path, sizeof c->stats_path, "%s.stats", cfg->resume_checkpoint);
@@ -1048,6 +1073,13 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
             mrpc_model_set_grad_ready(c->model, on_grads_ready, &c->sync);
         }
     }
+    if (s != MRPC_OK && mrpc_dist_broken(dist)) {
+        /* A rank was lost while setting up: the cluster's failure, retried like one in the loop. */
+        if (c->rank == 0) lost_rank_record(c, err);
+        result->outcome = MRPC_TRAIN_INTERRUPTED;
+        free_ctx(c);
+        return MRPC_OK;
+    }
     if (s != MRPC_OK) {
         char buf[1024];
         mrpc_error_format(err, buf, sizeof buf);
@@ -1067,13 +1099,14 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     int stop = 0, diverged = 0, paused = 0;
     mrpc_status run = MRPC_OK;
     double slowest = 0.0; /* slowest step (with its evaluation and checkpoint) so far */
-    mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest));
+    mrpc_dist_watch_stop(dist, mrpc_stop_signals_probe, opts->stop, stop_grace(c, slowest));
     while (run == MRPC_OK && !stop && !diverged && c->progress.steps_done < c->total_steps) {
         if (pause_due(c)) { /* after the pause epoch's evaluation (or resumed there) */
             mrpc_dist_watch_stop(dist, NULL, NULL, 0.0); /* rank 0 writes the checkpoint while the others wait */
             run = pause_run(c, &paused, err);
             if (run != MRPC_OK || paused) break;
-            mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest)); /* it could not: train on */
+            /* it could not: train on */
+            mrpc_dist_watch_stop(dist, mrpc_stop_signals_probe, opts->stop, stop_grace(c, slowest));
         }
         int64_t epoch = c->progress.steps_done / c->steps_per_epoch;
         int64_t step_in_epoch = c->progress.steps_done % c->steps_per_epoch;
@@ -1111,7 +1144,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         double now = mrpc_seconds_now();
         if (now - t0 > slowest) {
             slowest = now - t0;
-            mrpc_dist_watch_stop(dist, stop_probe, opts->stop, stop_grace(c, slowest));
+            mrpc_dist_watch_stop(dist, mrpc_stop_signals_probe, opts->stop, stop_grace(c, slowest));
         }
         if (!opts->quiet && c->rank == 0 && (now - last_print >= cfg->progress_seconds || c->progress.steps_done == 1)) {
             double tps = c->progress.compute_seconds > 0 ? (double)c->progress.tokens_done / c->progress.compute_seconds : 0;

@@ -42,6 +42,9 @@ typedef struct mrpc_train_options {
     int                          quiet;         /* no progress lines */
     int                          max_restarts;  /* give up when restart_count exceeds it; < 0 = never */
     int                          restart_count; /* how often this run was requeued (SLURM_RESTART_COUNT) */
+    double                       kill_wait_seconds; /* stop signal to SIGKILL (Slurm's KillWait); <= 0 = 30 */
+    int                          interrupted_exit_code; /* a rank stuck in MPI after a stop signal records the lost
+                                                           rank and ends the process with it (main: 75) */
     const mrpc_stop_signals     *stop;          /* stop requests, read between steps; may be NULL */
 } mrpc_train_options;
 

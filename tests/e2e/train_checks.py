@@ -269,6 +269,10 @@ def errors(a):
     check(r.returncode == 0 and "learning_rate: 0.001" in r.stdout and "# peak AdamW" in r.stdout, "--print-config")
     r = run(a.bin, ["--bogus"])
     check(r.returncode == 2, "unknown option exits 2")
+    for bad in ("0", "ten", "70000"):
+        r = run(a.bin, ["--config", good, "--kill-wait", bad])
+        check(r.returncode == 2 and f'--kill-wait needs whole seconds from 1 to 65533 (Slurm\'s KillWait), got "{bad}"'
+              in r.stderr, f"--kill-wait {bad} is refused: {r.stderr[-200:]}")
 
 
 def bf16(a):

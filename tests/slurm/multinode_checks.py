@@ -109,6 +109,16 @@ def trainers_on(a, node):
     return out
 
 
+def procid(pid):
+    """SLURM_PROCID of a process (its rank under srun), -1 when unreadable."""
+    try:
+        with open(f"/proc/{pid}/environ", "rb") as fh:
+            env = dict(x.split(b"=", 1) for x in fh.read().split(b"\0") if b"=" in x)
+        return int(env.get(b"SLURM_PROCID", b"-1"))
+    except (OSError, ValueError):
+        return -1
+
+
 def alive(pid):
     try:
         with open(f"/proc/{pid}/stat") as fh:
@@ -331,6 +341,9 @@ def rankdeath(a):
     check(ranks is not None, f"task 0 runs as 2 ranks on 2 nodes ({ranks})")
     if not ranks:
         return
+    argv = dict(trainers_on(a, "node1") + trainers_on(a, "node2") + trainers_on(a, "node3")).get(ranks[0], [])
+    check("--kill-wait" in argv and argv[argv.index("--kill-wait") + 1] == "10",
+          f"task.sh passes the cluster's KillWait (10 s here) as --kill-wait: {argv}")
     # Kill the rank that is not rank 0 (rank 0 writes the record): the one on the second node.
     host_of = {}
     for node in ("node1", "node2", "node3"):
@@ -460,16 +473,90 @@ def storm(a):
           f"{compared} resumed records compared bit for bit, {time.time() - t0:.0f} s", flush=True)
 
 
+def rankstorm(a):
+    """Not a ctest check (scripts/stress-ranks.sh runs it): one rank of a two-node run is
+    killed (kill -9) at a random moment, --kills times: during start-up, in the middle of an
+    all-reduce, while rank 0 writes a checkpoint or evaluates. Every time the other rank must
+    end before Slurm's SIGKILL (KillWait, 10 s here) with exit 75, its record (when one was
+    created) failed with /@failure lost_rank and the checkpoint kept when one was written.
+    Counts how often Open MPI returned (the stop watch gave up) and how often it deadlocked
+    inside MPI_Test (the call watch took over)."""
+    import random
+    rng = random.Random(a.seed)
+    env = env_for(a)
+    os.makedirs(a.work, exist_ok=True)
+    tiny_study.write_base(a.work, a.data, slow=True)
+    base = os.path.join(a.work, "base.yaml")
+    counts = {"polled": 0, "call_watch": 0, "before_record": 0, "missed": 0}
+    slowest = 0.0
+    for i in range(a.kills):
+        out = os.path.join(a.work, f"r{i}.h5")
+        log = open(os.path.join(a.work, f"r{i}.log"), "w")
+        p = subprocess.Popen(["srun", "-N2", "-n2", "--ntasks-per-node=1", "--kill-on-bad-exit=1", "--mpi=pmix",
+                              os.path.join(a.bindir, "mrpc-train"), "--kill-wait", "10", "--config", base,
+                              "--set", f"output={out}", "--set", "save_strategy=steps", "--set", "save_steps=20"],
+                             env=env, stdout=log, stderr=subprocess.STDOUT)
+        ranks = wait_for(lambda: [(pid, n) for n in ("node1", "node2", "node3") for pid, _ in trainers_on(a, n)]
+                         if len(trainers_on(a, "node1") + trainers_on(a, "node2") + trainers_on(a, "node3")) == 2
+                         else None, 60, 0.05)
+        if not ranks:
+            check(False, f"kill {i}: the run did not start 2 ranks")
+            p.kill()
+            continue
+        # A run of the slow tiny model takes about 8 s; one kill in five lands in its start-up
+        # (MPI_Init, reading the config and data, creating the record).
+        time.sleep(rng.uniform(0.0, 0.3) if rng.random() < 0.2 else rng.uniform(0.0, 6.0))
+        # The victim: rank 1 (rank 0 writes the record).
+        by_rank = {procid(pid): pid for pid, _ in ranks}
+        if set(by_rank) != {0, 1}:
+            check(False, f"kill {i}: ranks 0 and 1 not found ({by_rank})")
+            p.kill()
+            continue
+        survivor, victim = by_rank[0], by_rank[1]
+        try:
+            os.kill(victim, 9)
+        except ProcessLookupError:
+            p.wait(60)
+            log.close()
+            continue  # the run ended first
+        t0 = time.time()
+        gone = wait_for(lambda: not alive(survivor), 30, 0.05)
+        took = time.time() - t0
+        rc = p.wait(60)
+        log.close()
+        text = read(os.path.join(a.work, f"r{i}.log"))
+        slowest = max(slowest, took)
+        status = failure = None
+        if os.path.exists(out):
+            with h5py.File(out, "r") as f:
+                status, failure = f.attrs["status"].decode(), f.attrs.get("failure", b"").decode()
+        if status is None:
+            counts["before_record"] += 1
+        elif status == "failed" and failure == "lost_rank":
+            counts["call_watch" if "did not return" in text else "polled"] += 1
+        elif status == "completed":
+            pass  # killed after the run's end
+        else:
+            counts["missed"] += 1
+        ok = gone is not None and took < 10 and (status in (None, "completed") or failure == "lost_rank")
+        check(ok, f"kill {i}: the other rank ended in {took:.1f} s (srun exit {rc}), record {status} {failure}: "
+                  f"{text[-600:] if not ok else ''}")
+    print(f"rankstorm: {a.kills} kills: {counts['polled']} recorded by the stop watch, {counts['call_watch']} by the "
+          f"call watch (Open MPI stuck inside MPI_Test), {counts['before_record']} before the record existed, "
+          f"{counts['missed']} records left without the lost rank; slowest survivor {slowest:.1f} s", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser()
     for k in ["home", "bindir", "data", "work", "cluster"]:
         ap.add_argument("--" + k, required=True)
     ap.add_argument("--port", default="6837")
-    ap.add_argument("--kills", type=int, default=10, help="storm: node failures")
+    ap.add_argument("--kills", type=int, default=10, help="storm: node failures; rankstorm: ranks killed")
     ap.add_argument("--seed", type=int, default=1, help="storm: which nodes and when")
     ap.add_argument("--examples", type=int, default=600, help="storm: training pairs per run (longer runs, more kills)")
     ap.add_argument("--dim", type=int, default=64, help="storm: model width (longer runs, more kills)")
-    ap.add_argument("check", choices=["start", "stop", "waves", "span", "nodefail", "rankdeath", "lock", "storm"])
+    ap.add_argument("check", choices=["start", "stop", "waves", "span", "nodefail", "rankdeath", "lock", "storm",
+                                      "rankstorm"])
     a = ap.parse_args()
     if a.check not in ("start", "stop"):
         skipped = os.path.join(a.cluster, "SKIPPED")

@@ -59,6 +59,7 @@ mrpc_status mrpc_dist_init(int *argc, char ***argv, int force_single, mrpc_dist 
 void mrpc_dist_free(mrpc_dist *dist) {
     if (!dist) return;
     if (!dist->broken) dist->impl->finalize(dist); /* MPI_Finalize would wait for a dead rank */
+    mrpc_call_watch_free(dist->call_watch);
     free(dist);
 }
 
@@ -66,6 +67,19 @@ void mrpc_dist_watch_stop(mrpc_dist *dist, int (*stop_probe)(const void *ctx), c
     dist->stop_probe = stop_probe;
     dist->stop_ctx = ctx;
     dist->grace = grace_seconds;
+    mrpc_call_watch_set_probe(dist->call_watch, stop_probe, ctx, grace_seconds);
+}
+
+mrpc_status mrpc_dist_watch_stuck(mrpc_dist *dist, void (*on_stuck)(void *ctx, const char *call, double seconds),
+                                  void *ctx, int exit_code, mrpc_error *err) {
+    if (dist->size == 1 || strcmp(dist->impl->name, "mpi") != 0) return MRPC_OK;
+    if (!dist->call_watch) {
+        mrpc_status s = mrpc_call_watch_start(exit_code, &dist->call_watch, err);
+        if (s != MRPC_OK) return s;
+        mrpc_call_watch_set_probe(dist->call_watch, dist->stop_probe, dist->stop_ctx, dist->grace);
+    }
+    mrpc_call_watch_on_stuck(dist->call_watch, on_stuck, ctx);
+    return MRPC_OK;
 }
 
 int mrpc_dist_broken(const mrpc_dist *dist) { return dist->broken; }

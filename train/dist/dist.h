@@ -99,6 +99,17 @@ mrpc_status mrpc_dist_agree(mrpc_dist *dist, mrpc_status local, mrpc_error *err)
  */
 void mrpc_dist_watch_stop(mrpc_dist *dist, int (*stop_probe)(const void *ctx), const void *ctx, double grace_seconds);
 
+/*
+ * The stop watch needs MPI_Test to return, and Open MPI 4.1's TCP transport can deadlock
+ * inside it when a peer dies with a send to it in flight. With several MPI ranks this
+ * starts a watchdog thread (call_watch.h) that sees an MPI call still running `grace`
+ * seconds after a stop signal (the probe and grace of mrpc_dist_watch_stop): it calls
+ * on_stuck(ctx, call, seconds) on its own thread, while this thread is stuck inside MPI,
+ * and ends the process with `exit_code`. A no-op for a single rank. on_stuck may be NULL;
+ * calling it again only replaces on_stuck (the watch keeps its first exit code).
+ */
+mrpc_status mrpc_dist_watch_stuck(mrpc_dist *dist, void (*on_stuck)(void *ctx, const char *call, double seconds),
+                                  void *ctx, int exit_code, mrpc_error *err);
 /* Whether a collective gave up on a lost rank (see mrpc_dist_watch_stop). */
 int mrpc_dist_broken(const mrpc_dist *dist);
 

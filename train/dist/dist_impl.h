@@ -5,6 +5,7 @@
 #ifndef MRPC_DIST_DIST_IMPL_H
 #define MRPC_DIST_DIST_IMPL_H
 
+#include "call_watch.h"
 #include "dist.h"
 
 typedef enum mrpc_dist_op { MRPC_DIST_SUM = 0, MRPC_DIST_MAX } mrpc_dist_op;
@@ -37,6 +38,9 @@ struct mrpc_dist {
     double                grace;
     int                   broken;
     mrpc_error            lost; /* why it broke: every later collective reports it */
+    /* Watches the MPI calls themselves, for a call that never returns (call_watch.h);
+     * NULL until mrpc_dist_watch_stuck asks for it. */
+    mrpc_call_watch      *call_watch;
 };
 
 /* Starts MPI when the launcher says there are several ranks. *started is 0 when MPI is

@@ -39,6 +39,33 @@ static mrpc_status mpi_check(int rc, const char *call, int rank, mrpc_error *err
 
 static MPI_Comm comm_of(mrpc_dist *d) { return ((mpi_state *)d->state)->comm; }
 
+/* The MPI calls that talk to peers, under the call watch (call_watch.h): Open MPI's TCP
+ * transport can deadlock inside them when a peer dies. */
+static int watched_test(mrpc_dist *d, MPI_Request *r, int *flag) {
+    mrpc_call_watch_enter(d->call_watch, "MPI_Test");
+    int rc = MPI_Test(r, flag, MPI_STATUS_IGNORE);
+    mrpc_call_watch_leave(d->call_watch);
+    return rc;
+}
+static int watched_iallreduce(mrpc_dist *d, void *buf, int count, MPI_Datatype type, MPI_Op op, MPI_Request *r) {
+    mrpc_call_watch_enter(d->call_watch, "MPI_Iallreduce");
+    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, count, type, op, comm_of(d), r);
+    mrpc_call_watch_leave(d->call_watch);
+    return rc;
+}
+static int watched_ibcast(mrpc_dist *d, void *buf, int count, int root, MPI_Request *r) {
+    mrpc_call_watch_enter(d->call_watch, "MPI_Ibcast");
+    int rc = MPI_Ibcast(buf, count, MPI_BYTE, root, comm_of(d), r);
+    mrpc_call_watch_leave(d->call_watch);
+    return rc;
+}
+static int watched_ibarrier(mrpc_dist *d, MPI_Request *r) {
+    mrpc_call_watch_enter(d->call_watch, "MPI_Ibarrier");
+    int rc = MPI_Ibarrier(comm_of(d), r);
+    mrpc_call_watch_leave(d->call_watch);
+    return rc;
+}
+
 /*
  * Completes *r by polling MPI_Test (what MPI_Wait does inside Open MPI), so that the stop
  * watch of dist.h can give up on a collective that a lost rank will never complete. The
@@ -52,7 +79,7 @@ static mrpc_status complete(mrpc_dist *d, MPI_Request *r, const char *call, mrpc
     double stop_seen = -1.0;
     for (unsigned long spin = 0;; spin++) {
         int flag = 0;
-        int rc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+        int rc = watched_test(d, r, &flag);
         if (rc != MPI_SUCCESS) {
             d->broken = 1;
             mpi_check(rc, call, d->rank, &d->lost);
@@ -93,8 +120,7 @@ static mrpc_status mpi_allreduce(mrpc_dist *d, void *buf, size_t n, mrpc_dist_ty
     while (n > 0) {
         size_t chunk = n < MAX_CHUNK ? n : MAX_CHUNK;
         MPI_Request r;
-        MPI_CHECK_(MPI_Iallreduce(MPI_IN_PLACE, p, (int)chunk, mpi_type(t), op == MRPC_DIST_SUM ? MPI_SUM : MPI_MAX,
-                                  comm_of(d), &r), d);
+        MPI_CHECK_(watched_iallreduce(d, p, (int)chunk, mpi_type(t), op == MRPC_DIST_SUM ? MPI_SUM : MPI_MAX, &r), d);
         mrpc_status s = complete(d, &r, "MPI_Iallreduce", err);
         if (s != MRPC_OK) return s;
         p += chunk * type_size(t);
@@ -111,7 +137,7 @@ static mrpc_status mpi_iallreduce(mrpc_dist *d, float *buf, size_t n, mrpc_dist_
     }
     MPI_Request *r = malloc(sizeof *r);
     if (!r) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
-    int rc = MPI_Iallreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, comm_of(d), r);
+    int rc = watched_iallreduce(d, buf, (int)n, MPI_FLOAT, MPI_SUM, r);
     if (rc != MPI_SUCCESS) {
         free(r);
         return mpi_check(rc, "MPI_Iallreduce", d->rank, err);
@@ -131,7 +157,7 @@ static mrpc_status mpi_wait(mrpc_dist *d, mrpc_dist_request *req, mrpc_error *er
 static mrpc_status mpi_test(mrpc_dist *d, mrpc_dist_request *req, int *done, mrpc_error *err) {
     MPI_Request *r = req->impl;
     int flag = 0;
-    int rc = MPI_Test(r, &flag, MPI_STATUS_IGNORE);
+    int rc = watched_test(d, r, &flag);
     if (rc != MPI_SUCCESS) return mpi_check(rc, "MPI_Test", d->rank, err);
     if (flag) {
         free(r);
@@ -146,7 +172,7 @@ static mrpc_status mpi_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_e
     while (n > 0) {
         size_t chunk = n < MAX_CHUNK ? n : MAX_CHUNK;
         MPI_Request r;
-        MPI_CHECK_(MPI_Ibcast(p, (int)chunk, MPI_BYTE, root, comm_of(d), &r), d);
+        MPI_CHECK_(watched_ibcast(d, p, (int)chunk, root, &r), d);
         mrpc_status s = complete(d, &r, "MPI_Ibcast", err);
         if (s != MRPC_OK) return s;
         p += chunk;
@@ -157,7 +183,7 @@ static mrpc_status mpi_bcast(mrpc_dist *d, void *buf, size_t n, int root, mrpc_e
 
 static mrpc_status mpi_barrier(mrpc_dist *d, mrpc_error *err) {
     MPI_Request r;
-    MPI_CHECK_(MPI_Ibarrier(comm_of(d), &r), d);
+    MPI_CHECK_(watched_ibarrier(d, &r), d);
     return complete(d, &r, "MPI_Ibarrier", err);
 }
 
