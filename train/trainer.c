@@ -980,7 +980,7 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     if (s != MRPC_OK) return s;
 
     s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
-    if (s == MRPC_OK) c->config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
+    if (s == MRPC_OK) s = mrpc_run_config_hash(cfg, &c->config_hash, err);
     c->progress.config_hash = c->config_hash;
     snprintf(c->stats_path, sizeof c->stats_path, "%s.stats", cfg->resume_checkpoint);
 

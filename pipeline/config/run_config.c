@@ -20,6 +20,7 @@
 #define XMAX MRPC_CONFIG_MAX_EXCLUSIVE
 #define CKPT MRPC_CONFIG_FROM_CHECKPOINT
 #define CTRL MRPC_CONFIG_CONTROL
+#define NOHASH MRPC_CONFIG_NOT_IN_HASH
 #define BIG 1e18
 
 /*
@@ -61,17 +62,17 @@ static const mrpc_config_key schema[] = {
     {"run_id", MRPC_CONFIG_STRING, 0, 0, 0, "", NULL, "run name, [A-Za-z0-9._-] (\"\" = from the output file name)",
      F(run_id)},
     {"stage", MRPC_CONFIG_STRING, 0, 0, 0, "manual", NULL, "study stage this run belongs to", F(stage)},
-    {"save_checkpoint", MRPC_CONFIG_PATH, 0, 0, 0, "", NULL,
+    {"save_checkpoint", MRPC_CONFIG_PATH, NOHASH, 0, 0, "", NULL,
      "directory to save the final weights in HF layout (\"\" = none)", F(save_checkpoint)},
     {"resume_checkpoint", MRPC_CONFIG_PATH, 0, 0, 0, "", NULL,
      "resume checkpoint file, written on a stop signal and as save_strategy says (\"\" = <output>.resume)",
      F(resume_checkpoint)},
-    {"save_strategy", MRPC_CONFIG_ENUM, 0, 0, 0, "minutes", "no|epoch|steps|minutes",
+    {"save_strategy", MRPC_CONFIG_ENUM, NOHASH, 0, 0, "minutes", "no|epoch|steps|minutes",
      "when to write the resume checkpoint during the run (besides on a stop signal): never, after every epoch, "
      "every save_steps steps, or every save_minutes minutes of training", F(save_strategy)},
-    {"save_steps", MRPC_CONFIG_INT, 0, 1, BIG, "500", NULL, "optimizer steps between checkpoints (save_strategy: steps)",
+    {"save_steps", MRPC_CONFIG_INT, NOHASH, 1, BIG, "500", NULL, "optimizer steps between checkpoints (save_strategy: steps)",
      F(save_steps)},
-    {"save_minutes", MRPC_CONFIG_FLOAT, XMIN, 0, 1e6, "10", NULL,
+    {"save_minutes", MRPC_CONFIG_FLOAT, XMIN | NOHASH, 0, 1e6, "10", NULL,
      "minutes of training between checkpoints (save_strategy: minutes)", F(save_minutes)},
     {"pause_after_epoch", MRPC_CONFIG_INT, CTRL, 0, 100000, "0", NULL,
      "stop after this epoch's evaluation with the resume checkpoint kept and the record \"paused\"; the same run "
@@ -82,7 +83,7 @@ static const mrpc_config_key schema[] = {
      "matmul precision; bf16 keeps fp32 master weights and optimizer state", F(precision)},
     {"threads", MRPC_CONFIG_INT, 0, 0, 1024, "0", NULL, "CPU threads per rank (0 = cores available to the process)",
      F(threads)},
-    {"progress_seconds", MRPC_CONFIG_FLOAT, 0, 0, 1e6, "10", NULL, "seconds between progress lines on stderr",
+    {"progress_seconds", MRPC_CONFIG_FLOAT, NOHASH, 0, 1e6, "10", NULL, "seconds between progress lines on stderr",
      F(progress_seconds)},
     {"debug_nan_at_step", MRPC_CONFIG_INT, 0, 0, BIG, "0", NULL,
      "testing only: the loss of this optimizer step becomes NaN, to exercise the divergence path (0 = off)",
@@ -547,8 +548,13 @@ static void sb_quoted(mrpc_strbuf *sb, const char *s) {
     mrpc_strbuf_appendf(sb, "\"");
 }
 
-static void write_key(mrpc_strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_key *key, int indent, int with_docs) {
+/* What a YAML rendering of the config is for. */
+typedef enum yaml_use { YAML_DOCS, YAML_RECORD, YAML_HASH } yaml_use;
+
+static void write_key(mrpc_strbuf *sb, const mrpc_run_config *cfg, const mrpc_config_key *key, int indent, yaml_use use) {
+    int with_docs = use == YAML_DOCS;
     if (!with_docs && (key->flags & MRPC_CONFIG_CONTROL)) return; /* not part of the recorded run */
+    if (use == YAML_HASH && (key->flags & MRPC_CONFIG_NOT_IN_HASH)) return;
     const char *dot = strrchr(key->name, '.');
     const char *leaf = dot ? dot + 1 : key->name;
     char text[MRPC_PATH_MAX];
@@ -576,7 +582,7 @@ static void write_key(mrpc_strbuf *sb, const mrpc_run_config *cfg, const mrpc_co
     mrpc_strbuf_appendf(sb, "\n");
 }
 
-mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, char **out, mrpc_error *err) {
+static mrpc_status to_yaml(const mrpc_run_config *cfg, yaml_use use, char **out, mrpc_error *err) {
     mrpc_strbuf sb = {0};
     *out = NULL;
     /* Sections in schema order: keys without a dot at the top, then each section. */
@@ -596,14 +602,27 @@ mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, c
         mrpc_strbuf_appendf(&sb, "%.*s:\n", (int)len, sections[s]);
         for (size_t i = 0; i < N_KEYS; i++)
             if (strncmp(schema[i].name, sections[s], len) == 0 && schema[i].name[len] == '.')
-                write_key(&sb, cfg, &schema[i], 2, with_docs);
+                write_key(&sb, cfg, &schema[i], 2, use);
     }
     for (size_t i = 0; i < N_KEYS; i++)
-        if (!strchr(schema[i].name, '.')) write_key(&sb, cfg, &schema[i], 0, with_docs);
+        if (!strchr(schema[i].name, '.')) write_key(&sb, cfg, &schema[i], 0, use);
     if (sb.failed || !sb.data) {
         free(sb.data);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory writing the config");
     }
     *out = sb.data;
+    return MRPC_OK;
+}
+
+mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, char **out, mrpc_error *err) {
+    return to_yaml(cfg, with_docs ? YAML_DOCS : YAML_RECORD, out, err);
+}
+
+mrpc_status mrpc_run_config_hash(const mrpc_run_config *cfg, uint64_t *out, mrpc_error *err) {
+    char *yaml = NULL;
+    mrpc_status s = to_yaml(cfg, YAML_HASH, &yaml, err);
+    if (s != MRPC_OK) return s;
+    *out = mrpc_fnv1a(MRPC_FNV1A_INIT, yaml, strlen(yaml));
+    free(yaml);
     return MRPC_OK;
 }

@@ -113,7 +113,11 @@ enum {
      * hyperparameter, left out of the recorded config (mrpc_run_config_to_yaml without docs)
      * and so of the resume checkpoint's config hash, so the same run may be started again
      * with another value; allowed as a column of a wave's tasks.tsv. */
-    MRPC_CONFIG_CONTROL = 1 << 4
+    MRPC_CONFIG_CONTROL = 1 << 4,
+    /* How the run is watched and saved, not what it computes (progress_seconds, the
+     * save_* keys): recorded, but left out of mrpc_run_config_hash, so a run interrupted
+     * with one value resumes with another, bit for bit. */
+    MRPC_CONFIG_NOT_IN_HASH = 1 << 5
 };
 
 /* One schema entry. */
@@ -174,6 +178,13 @@ mrpc_status mrpc_run_config_finalize(mrpc_run_config *cfg, double ckpt_dropout, 
  * MRPC_CONFIG_CONTROL are left out.
  */
 mrpc_status mrpc_run_config_to_yaml(const mrpc_run_config *cfg, int with_docs, char **out, mrpc_error *err);
+
+/*
+ * The identity of a run's computation, kept in its resume checkpoint: a hash (FNV-1a) of
+ * the recorded config without the keys flagged MRPC_CONFIG_NOT_IN_HASH. Resuming under
+ * another hash is refused (the checkpoint belongs to another computation).
+ */
+mrpc_status mrpc_run_config_hash(const mrpc_run_config *cfg, uint64_t *out, mrpc_error *err);
 
 /* Copies every hyperparameter (keys flagged MRPC_CONFIG_HPARAM) into out; returns the count. */
 size_t mrpc_run_config_hparams(const mrpc_run_config *cfg, mrpc_hparam *out, size_t max_out);

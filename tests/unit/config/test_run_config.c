@@ -199,7 +199,40 @@ static void test_file_paths_and_round_trip(void) {
     free(yaml);
 }
 
+/* The resume checkpoint's identity: how a run is watched and saved is not part of it,
+ * what it computes is (mrpc_run_config_hash). */
+static void test_hash(void) {
+    mrpc_run_config cfg;
+    mrpc_error err = {0};
+    mrpc_run_config_defaults(&cfg);
+    uint64_t h0 = 0, h = 0;
+    CHECK_OK(mrpc_run_config_hash(&cfg, &h0, &err), &err);
+    const char *same[] = {"progress_seconds=0", "save_strategy=steps", "save_steps=7", "save_minutes=3",
+                          "save_checkpoint=/tmp/final", "pause_after_epoch=1"};
+    for (size_t i = 0; i < sizeof same / sizeof same[0]; i++) {
+        mrpc_run_config c = cfg;
+        CHECK_OK(mrpc_run_config_set_assignment(&c, same[i], &err), &err);
+        CHECK_OK(mrpc_run_config_hash(&c, &h, &err), &err);
+        CHECK(h == h0, "%s leaves the hash as it is", same[i]);
+    }
+    const char *other[] = {"learning_rate=1e-4", "seed=7", "threads=3", "precision=bf16", "output=other.h5",
+                           "model.dim=256"};
+    for (size_t i = 0; i < sizeof other / sizeof other[0]; i++) {
+        mrpc_run_config c = cfg;
+        CHECK_OK(mrpc_run_config_set_assignment(&c, other[i], &err), &err);
+        CHECK_OK(mrpc_run_config_hash(&c, &h, &err), &err);
+        CHECK(h != h0, "%s changes the hash", other[i]);
+    }
+    /* The recorded config still holds the watched-and-saved keys (only the hash leaves them out). */
+    char *yaml = NULL;
+    CHECK_OK(mrpc_run_config_to_yaml(&cfg, 0, &yaml, &err), &err);
+    CHECK(yaml && strstr(yaml, "progress_seconds: ") && strstr(yaml, "save_strategy: ") &&
+          !strstr(yaml, "pause_after_epoch"), "recorded config: progress and save keys in, controls out");
+    free(yaml);
+}
+
 int main(void) {
+    test_hash();
     test_schema_defaults();
     test_yaml_values();
     test_yaml_errors();
