@@ -1,6 +1,5 @@
 /* runset_load.c — finds and reads the run records and wave task lists of a study (see runset.h). */
 #define _POSIX_C_SOURCE 200809L
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -72,45 +71,6 @@ static mrpc_runset_run *add_run(mrpc_runset *s, size_t *cap) {
     return r;
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-/* Lists the entries of `dir` (sorted); each name malloc'd. Missing dir gives 0 entries. */
-static mrpc_status list_dir(const char *dir, char ***out, size_t *n_out, mrpc_error *err) {
-    *out = NULL;
-    *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d) return MRPC_OK;
-    size_t n = 0, cap = 0;
-    char **names = NULL;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        if (n == cap) {
-            size_t nc = cap ? 2 * cap : 64;
-            char **p = realloc(names, nc * sizeof *p);
-            if (!p) goto nomem;
-            names = p;
-            cap = nc;
-        }
-        if (!(names[n] = strdup(e->d_name))) goto nomem;
-        n++;
-    }
-    closedir(d);
-    if (n > 1) qsort(names, n, sizeof *names, cmp_str);
-    *out = names;
-    *n_out = n;
-    return MRPC_OK;
-nomem:
-    closedir(d);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return mrpc_error_set(err, MRPC_ERR_NOMEM, dir, 0, 0, NULL, "out of memory listing the directory");
-}
-
-static void free_list(char **names, size_t n) {
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
 
 static int ends_with(const char *s, const char *suffix) {
     size_t a = strlen(s), b = strlen(suffix);
@@ -150,13 +110,13 @@ static mrpc_runset_state state_of(mrpc_run_status st) {
 static mrpc_status load_records(mrpc_runset *s, size_t *cap, mrpc_error *err) {
     char **names;
     size_t n;
-    mrpc_status st = list_dir(s->runs_dir, &names, &n, err);
+    mrpc_status st = mrpc_list_dir(s->runs_dir, NULL, NULL, &names, &n, err);
     if (st != MRPC_OK) return st;
     for (size_t i = 0; i < n; i++) {
         if (!ends_with(names[i], ".h5")) continue;
         mrpc_runset_run *r = add_run(s, cap);
         if (!r) {
-            free_list(names, n);
+            mrpc_names_free(names, n);
             return mrpc_error_set(err, MRPC_ERR_NOMEM, s->runs_dir, 0, 0, NULL, "out of memory");
         }
         size_t id_len = strlen(names[i]) - 3;
@@ -170,7 +130,7 @@ static mrpc_status load_records(mrpc_runset *s, size_t *cap, mrpc_error *err) {
         mrpc_error rerr = {0};
         if (mrpc_runrec_read(r->file, MRPC_RUNREC_READ_SERIES | MRPC_RUNREC_READ_PREDICTIONS, &r->rec, &rerr) != MRPC_OK) {
             if (rerr.status == MRPC_ERR_NOMEM) {
-                free_list(names, n);
+                mrpc_names_free(names, n);
                 *err = rerr;
                 return MRPC_ERR_NOMEM;
             }
@@ -198,7 +158,7 @@ static mrpc_status load_records(mrpc_runset *s, size_t *cap, mrpc_error *err) {
             }
         }
     }
-    free_list(names, n);
+    mrpc_names_free(names, n);
     return MRPC_OK;
 }
 
@@ -405,7 +365,7 @@ static mrpc_status load_waves(mrpc_runset *s, size_t *cap, mrpc_error *err) {
     snprintf(waves, sizeof waves, "%s/waves", s->root);
     char **stages;
     size_t n_stages;
-    mrpc_status st = list_dir(waves, &stages, &n_stages, err);
+    mrpc_status st = mrpc_list_dir(waves, NULL, NULL, &stages, &n_stages, err);
     if (st != MRPC_OK) return st;
     for (size_t i = 0; i < n_stages && st == MRPC_OK; i++) {
         char sdir[2 * MRPC_RUNSET_PATH_MAX];
@@ -413,7 +373,7 @@ static mrpc_status load_waves(mrpc_runset *s, size_t *cap, mrpc_error *err) {
         if (!is_dir(sdir)) continue;
         char **nums;
         size_t n_nums;
-        if ((st = list_dir(sdir, &nums, &n_nums, err)) != MRPC_OK) break;
+        if ((st = mrpc_list_dir(sdir, NULL, NULL, &nums, &n_nums, err)) != MRPC_OK) break;
         for (size_t k = 0; k < n_nums && st == MRPC_OK; k++) {
             int64_t nn;
             if (!mrpc_parse_i64(nums[k], &nn) || nn < 0 || nn > 1000000) continue;
@@ -423,9 +383,9 @@ static mrpc_status load_waves(mrpc_runset *s, size_t *cap, mrpc_error *err) {
             if (!mrpc_path_exists(path)) continue;
             st = load_tasks(s, cap, path, rel, stages[i], (int)nn, err);
         }
-        free_list(nums, n_nums);
+        mrpc_names_free(nums, n_nums);
     }
-    free_list(stages, n_stages);
+    mrpc_names_free(stages, n_stages);
     /* After the waves: what a finished array left unfinished, and which runs were retried. */
     for (size_t i = 0; i < s->n_runs && st == MRPC_OK; i++) {
         mrpc_runset_run *r = &s->runs[i];

@@ -3,7 +3,6 @@
 #define _DEFAULT_SOURCE
 #include "history.h"
 
-#include <dirent.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -152,53 +151,12 @@ typedef struct rec_info {
     double          curve_f1[MRPC_OBS_MAX_EPOCHS];
 } rec_info;
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 static int cmp_wave_name(const void *a, const void *b) {
     const char *x = *(char *const *)a, *y = *(char *const *)b;
     size_t lx = strlen(x), ly = strlen(y);
     return lx != ly ? (lx < ly ? -1 : 1) : strcmp(x, y);
 }
 static int cmp_rec(const void *a, const void *b) { return strcmp(((const rec_info *)a)->run_id, ((const rec_info *)b)->run_id); }
-
-/* Names in `dir` for which keep(name) holds, sorted; caller frees each and the array. */
-static mrpc_status list_dir(const char *dir, int (*keep)(const char *), char ***out, size_t *n_out, mrpc_error *err) {
-    *out = NULL;
-    *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d) return MRPC_OK; /* no directory: nothing there yet */
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!keep(e->d_name)) continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 64;
-            char **nn = realloc(names, cap * sizeof *nn);
-            if (!nn) goto oom;
-            names = nn;
-        }
-        size_t len = strlen(e->d_name);
-        names[n] = malloc(len + 1);
-        if (!names[n]) goto oom;
-        memcpy(names[n], e->d_name, len + 1);
-        n++;
-    }
-    closedir(d);
-    if (n) qsort(names, n, sizeof *names, cmp_str);
-    *out = names;
-    *n_out = n;
-    return MRPC_OK;
-oom:
-    closedir(d);
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-    return mrpc_error_set(err, MRPC_ERR_NOMEM, dir, 0, 0, NULL, "out of memory");
-}
-
-static void free_names(char **names, size_t n) {
-    for (size_t i = 0; i < n; i++) free(names[i]);
-    free(names);
-}
 
 static int is_record_name(const char *name) {
     size_t n = strlen(name);
@@ -588,7 +546,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     snprintf(cache_path, sizeof cache_path, "%s/%s", st->dir, CACHE_NAME);
     char **names;
     size_t n;
-    mrpc_status s = list_dir(dir, is_record_name, &names, &n, err);
+    mrpc_status s = mrpc_list_dir(dir, is_record_name, NULL, &names, &n, err);
     if (s != MRPC_OK) return s;
     size_t n_cache = 0;
     raw_rec *cache = cache_load(cache_path, &n_cache);
@@ -596,7 +554,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
     raw_rec *raws = n ? malloc(n * sizeof *raws) : NULL;
     mrpc_runrec *rec = malloc(sizeof *rec);
     if ((n && (!recs || !raws)) || !rec) {
-        free(recs); free(raws); free(rec); free(cache); free_names(names, n);
+        free(recs); free(raws); free(rec); free(cache); mrpc_names_free(names, n);
         return mrpc_error_set(err, MRPC_ERR_NOMEM, dir, 0, 0, NULL, "out of memory");
     }
     size_t k = 0, n_raw = 0, hits = 0, n_final = 0;
@@ -639,7 +597,7 @@ static mrpc_status read_records(const mrpc_study *st, int update, mrpc_history *
         k++;
     }
     free(rec);
-    free_names(names, n);
+    mrpc_names_free(names, n);
     /* Under the study's lock, by the call about to rewrite the cache: a temporary cache
      * older than this call belongs to no live writer. */
     if (update) mrpc_remove_stale_temps(cache_path, (double)started, report_stale_cache, h);
@@ -857,16 +815,16 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
         snprintf(sdir, sizeof sdir, "%s/waves/%s", st->dir, mrpc_stage_name((mrpc_stage_kind)stage));
         char **names;
         size_t n;
-        if ((s = list_dir(sdir, is_wave_name, &names, &n, err)) != MRPC_OK) goto fail;
+        if ((s = mrpc_list_dir(sdir, is_wave_name, NULL, &names, &n, err)) != MRPC_OK) goto fail;
         if (n) last_stage = stage;
-        free_names(names, n);
+        mrpc_names_free(names, n);
     }
     for (int stage = 0; stage < MRPC_STAGE_COUNT && s == MRPC_OK; stage++) {
         char sdir[MRPC_STUDY_PATH_MAX + 64];
         snprintf(sdir, sizeof sdir, "%s/waves/%s", st->dir, mrpc_stage_name((mrpc_stage_kind)stage));
         char **names;
         size_t n;
-        s = list_dir(sdir, is_wave_name, &names, &n, err);
+        s = mrpc_list_dir(sdir, is_wave_name, NULL, &names, &n, err);
         if (s != MRPC_OK) goto fail;
         /* Numeric order: "99" before "100" (shorter first, then by digits). */
         if (n) qsort(names, n, sizeof *names, cmp_wave_name);
@@ -882,7 +840,7 @@ static mrpc_status load(const mrpc_study *st, int update, mrpc_history *h, mrpc_
             }
             s = add_wave(st, h, stage, wdir, stage == last_stage && i + 1 == n, recs, n_recs, err);
         }
-        free_names(names, n);
+        mrpc_names_free(names, n);
         if (s != MRPC_OK) goto fail;
     }
     /* What went wrong with the waves' runs (a retried task's earlier attempt is no news). */

@@ -309,3 +309,44 @@ mrpc_status mrpc_file_hash(const char *path, uint64_t h, uint64_t *out_hash, mrp
     *out_hash = h;
     return MRPC_OK;
 }
+
+static int cmp_name(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+mrpc_status mrpc_list_dir(const char *dir, int (*keep)(const char *name), int (*cmp)(const void *, const void *),
+                          char ***out, size_t *n_out, mrpc_error *err) {
+    *out = NULL;
+    *n_out = 0;
+    DIR *d = opendir(dir);
+    if (!d) return MRPC_OK; /* no directory: nothing there yet */
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (keep ? !keep(e->d_name) : e->d_name[0] == '.') continue;
+        if (n == cap) {
+            size_t nc = cap ? 2 * cap : 64;
+            char **more = realloc(names, nc * sizeof *more);
+            if (!more) goto nomem;
+            names = more;
+            cap = nc;
+        }
+        size_t len = strlen(e->d_name);
+        if (!(names[n] = malloc(len + 1))) goto nomem;
+        memcpy(names[n], e->d_name, len + 1);
+        n++;
+    }
+    closedir(d);
+    if (n > 1) qsort(names, n, sizeof *names, cmp ? cmp : cmp_name);
+    *out = names;
+    *n_out = n;
+    return MRPC_OK;
+nomem:
+    closedir(d);
+    mrpc_names_free(names, n);
+    return mrpc_error_set(err, MRPC_ERR_NOMEM, dir, 0, 0, NULL, "out of memory listing the directory");
+}
+
+void mrpc_names_free(char **names, size_t n) {
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+}

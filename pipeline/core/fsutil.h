@@ -60,6 +60,16 @@ mrpc_status mrpc_mkdir_parent(const char *path, mrpc_error *err);
 int mrpc_path_exists(const char *path);
 
 /*
+ * The names in directory `dir`, each malloc'd, into a malloc'd array (*out, *n_out; free
+ * with mrpc_names_free). `keep` (may be NULL: every name not starting with '.') chooses
+ * them; they are sorted with `cmp` (qsort on char *; NULL: strcmp). A missing directory
+ * gives no names and MRPC_OK; only MRPC_ERR_NOMEM fails.
+ */
+mrpc_status mrpc_list_dir(const char *dir, int (*keep)(const char *name), int (*cmp)(const void *, const void *),
+                          char ***out, size_t *n_out, mrpc_error *err);
+void        mrpc_names_free(char **names, size_t n);
+
+/*
  * An advisory lock on a lock file (flock, exclusive). mrpc_lock_acquire waits at most
  * `timeout_seconds` (0 = try once) and returns MRPC_ERR_BUSY when another process
  * holds it. The lock goes away when released or when the process dies.

@@ -3,7 +3,6 @@
 #define _POSIX_C_SOURCE 200809L
 #include "record_owner.h"
 
-#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,47 +34,6 @@ static int all_digits(const char *s) {
     for (; *s; s++)
         if (*s < '0' || *s > '9') return 0;
     return 1;
-}
-
-static void free_names(char **names, size_t n) {
-    for (size_t i = 0; i < n; i++)
-        free(names[i]);
-    free(names);
-}
-
-/* Entries of `dir` not starting with '.', sorted with `cmp`; a missing dir gives none. */
-static mrpc_status list_dir(const char *dir, int (*cmp)(const void *, const void *), char ***out, size_t *n_out,
-                            mrpc_error *err) {
-    *out   = NULL;
-    *n_out = 0;
-    DIR *d = opendir(dir);
-    if (!d) return MRPC_OK;
-    char **names = NULL;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (e->d_name[0] == '.') continue;
-        if (n == cap) {
-            size_t nc   = cap ? 2 * cap : 16;
-            char **more = realloc(names, nc * sizeof *more);
-            if (!more) goto nomem;
-            names = more;
-            cap   = nc;
-        }
-        size_t len = strlen(e->d_name);
-        if (!(names[n] = malloc(len + 1))) goto nomem;
-        memcpy(names[n], e->d_name, len + 1);
-        n++;
-    }
-    closedir(d);
-    if (n > 1) qsort(names, n, sizeof *names, cmp);
-    *out   = names;
-    *n_out = n;
-    return MRPC_OK;
-nomem:
-    closedir(d);
-    free_names(names, n);
-    return mrpc_error_set(err, MRPC_ERR_NOMEM, dir, 0, 0, NULL, "out of memory");
 }
 
 typedef struct outputs_acc {
@@ -144,7 +102,7 @@ mrpc_status mrpc_task_outputs_load(const char *study_dir, mrpc_task_outputs *out
     if (snprintf(waves, sizeof waves, "%s/waves", study_dir) >= (int)sizeof waves) return MRPC_OK;
     char **stages;
     size_t n_stages;
-    mrpc_status st = list_dir(waves, cmp_str, &stages, &n_stages, err);
+    mrpc_status st = mrpc_list_dir(waves, NULL, cmp_str, &stages, &n_stages, err);
     if (st != MRPC_OK) return st;
     outputs_acc acc = {0};
     for (size_t i = 0; i < n_stages && st == MRPC_OK; i++) {
@@ -152,16 +110,16 @@ mrpc_status mrpc_task_outputs_load(const char *study_dir, mrpc_task_outputs *out
         if (snprintf(sdir, sizeof sdir, "%s/%s", waves, stages[i]) >= (int)sizeof sdir) continue;
         char **nums;
         size_t n_nums;
-        if ((st = list_dir(sdir, cmp_wave, &nums, &n_nums, err)) != MRPC_OK) break;
+        if ((st = mrpc_list_dir(sdir, NULL, cmp_wave, &nums, &n_nums, err)) != MRPC_OK) break;
         for (size_t k = 0; k < n_nums && st == MRPC_OK; k++) {
             char path[4096];
             if (!all_digits(nums[k]) || snprintf(path, sizeof path, "%s/%s/tasks.tsv", sdir, nums[k]) >= (int)sizeof path)
                 continue;
             if (!read_tasks_file(path, &acc)) st = mrpc_error_set(err, MRPC_ERR_NOMEM, path, 0, 0, NULL, "out of memory");
         }
-        free_names(nums, n_nums);
+        mrpc_names_free(nums, n_nums);
     }
-    free_names(stages, n_stages);
+    mrpc_names_free(stages, n_stages);
     if (st == MRPC_OK && acc.n) {
         qsort(acc.items, acc.n, sizeof *acc.items, cmp_output);
         out->items = malloc(acc.n * sizeof *out->items);

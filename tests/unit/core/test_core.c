@@ -215,7 +215,41 @@ static void test_names(void) {
     CHECK(!mrpc_relpath_is_safe("runs/./x"), "dot component");
 }
 
+static int b_names_or_hidden(const char *name) { return name[0] == 'b' || strcmp(name, ".hidden") == 0; }
+static int by_length_desc(const void *a, const void *b) {
+    size_t x = strlen(*(char *const *)a), y = strlen(*(char *const *)b);
+    return x != y ? (x > y ? -1 : 1) : strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* mrpc_list_dir: hidden names left out by default, a filter, an order, a missing directory. */
+static void test_list_dir(void) {
+    char dir[1100], path[1200];
+    mrpc_error err = {0};
+    snprintf(dir, sizeof dir, "%s/listing", mrpc_test_tmpdir());
+    CHECK_OK(mrpc_mkdir_p(dir, &err), &err);
+    const char *names[] = {"b2", "a", ".hidden", "ccc", "b10"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
+        CHECK_OK(mrpc_file_write_atomic(path, "x", 1, &err), &err);
+    }
+    char **got = NULL;
+    size_t n = 0;
+    CHECK_OK(mrpc_list_dir(dir, NULL, NULL, &got, &n, &err), &err);
+    CHECK(n == 4 && !strcmp(got[0], "a") && !strcmp(got[1], "b10") && !strcmp(got[2], "b2") && !strcmp(got[3], "ccc"),
+          "every name but the hidden one, sorted (%zu names)", n);
+    mrpc_names_free(got, n);
+    CHECK_OK(mrpc_list_dir(dir, b_names_or_hidden, by_length_desc, &got, &n, &err), &err);
+    CHECK(n == 3 && !strcmp(got[0], ".hidden") && !strcmp(got[1], "b10") && !strcmp(got[2], "b2"),
+          "the filter decides (hidden names too) and the order is the caller's (%zu names)", n);
+    mrpc_names_free(got, n);
+    snprintf(path, sizeof path, "%s/missing", dir);
+    got = (char **)&n; /* must be reset */
+    CHECK(mrpc_list_dir(path, NULL, NULL, &got, &n, &err) == MRPC_OK && n == 0 && got == NULL,
+          "a missing directory has no names");
+}
+
 int main(void) {
+    test_list_dir();
     test_error_format();
     test_parsing();
     test_philox();
