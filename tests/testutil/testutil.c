@@ -84,6 +84,19 @@ void mrpc_test_skip(const char *reason) {
     exit(77);
 }
 
+/* The file that says a directory is a test's scratch directory, safe to clear. */
+#define SCRATCH_MARK ".mrpc-test-scratch"
+
+/* 1 when `dir` holds no names (hidden ones aside), else 0 (also when it cannot be listed). */
+static int dir_is_empty(const char *dir) {
+    char **names = NULL;
+    size_t n = 0;
+    mrpc_error err = {0};
+    if (mrpc_list_dir(dir, NULL, NULL, &names, &n, &err) != MRPC_OK) return 0;
+    mrpc_names_free(names, n);
+    return n == 0;
+}
+
 const char *mrpc_test_tmpdir(void) {
     if (tmpdir_[0]) return tmpdir_;
     const char *base = getenv("MRPC_TEST_TMPDIR");
@@ -92,11 +105,25 @@ const char *mrpc_test_tmpdir(void) {
     } else {
         snprintf(tmpdir_, sizeof tmpdir_, "/tmp/mrpc-test-%ld", (long)getpid());
     }
+    /* Cleared only when a test made it (its mark is there), it is empty, or it is ctest's
+     * own build/test-tmp/<test>: pointed at /tmp or a home directory by mistake, it must
+     * not be wiped. */
+    char mark[1100];
+    snprintf(mark, sizeof mark, "%s/" SCRATCH_MARK, tmpdir_);
+    const char *build = getenv("MRPC_BINARY_DIR"); /* ctest's own scratch area: build/test-tmp/<test> */
+    char ours[1100] = "";
+    if (build && build[0]) snprintf(ours, sizeof ours, "%s/test-tmp/", build);
+    int in_build = ours[0] && strncmp(tmpdir_, ours, strlen(ours)) == 0 && !strstr(tmpdir_ + strlen(ours), "..");
+    if (mrpc_path_exists(tmpdir_) && access(mark, F_OK) != 0 && !in_build && !dir_is_empty(tmpdir_)) {
+        fprintf(stderr, "test: the scratch directory %s (MRPC_TEST_TMPDIR) holds files that no test put there (no %s): "
+                        "not clearing it; point MRPC_TEST_TMPDIR at a new directory\n", tmpdir_, SCRATCH_MARK);
+        exit(1);
+    }
     char cmd[1200];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir_);
     if (system(cmd) != 0) fprintf(stderr, "warning: could not clear %s\n", tmpdir_);
     mrpc_error err = {0};
-    if (mrpc_mkdir_p(tmpdir_, &err) != MRPC_OK) {
+    if (mrpc_mkdir_p(tmpdir_, &err) != MRPC_OK || mrpc_file_write_atomic(mark, "", 0, &err) != MRPC_OK) {
         mrpc_error_print(stderr, "test", &err);
         exit(1);
     }

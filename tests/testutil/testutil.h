@@ -53,8 +53,12 @@ void mrpc_test_skip(const char *reason)
     ;
 
 /*
- * Returns a fresh scratch directory for this test (under $MRPC_TEST_TMPDIR, or /tmp),
- * created empty. The string is static storage owned by testutil.
+ * Returns a fresh scratch directory for this test ($MRPC_TEST_TMPDIR itself, or
+ * /tmp/mrpc-test-PID), emptied first and marked with a file ".mrpc-test-scratch". An
+ * existing directory is emptied only when it has that mark, nothing but hidden files, or
+ * is ctest's own $MRPC_BINARY_DIR/test-tmp/<test>:
+ * pointed at /tmp or a home directory by mistake, the test exits 1 and deletes nothing.
+ * The string is static storage owned by testutil.
  */
 const char *mrpc_test_tmpdir(void);
 
