@@ -30,6 +30,9 @@ import time
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "slurm"))
+import tiny_study  # noqa: E402
+
 FAILURES = []
 
 # Attributes that say when and where a run ran, not what it computed.
@@ -44,36 +47,8 @@ def check(cond, what):
 
 
 def write_study(dir_, data, retries=None):
-    os.makedirs(dir_, exist_ok=True)
-    with open(os.path.join(dir_, "base.yaml"), "w") as fh:
-        fh.write(f"""model:
-  path: random
-  dim: 64
-  n_layers: 2
-  n_heads: 2
-  hidden_dim: 128
-  max_positions: 128
-data:
-  train: {data}/mrpc/train.tsv
-  validation: {data}/mrpc/dev.tsv
-  vocab: {data}/bert-base-uncased/vocab.txt
-  max_train_examples: 512
-  max_eval_examples: 64
-num_epochs: 2
-train_batch_size: 16
-eval_batch_size: 64
-threads: 1
-progress_seconds: 0
-""")
-    with open(os.path.join(dir_, "study.yaml"), "w") as fh:
-        fh.write("""name: cont
-seed: 5
-objective: {metric: accuracy, goal: maximize}
-base_config: base.yaml
-runs_dir: runs
-parameters:
-  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}
-  weight_decay: {distribution: uniform, min: 0.0, max: 0.1, baseline: 0.0}
+    tiny_study.write_base(dir_, data, model=(64, 2, 2, 128), n_train=512, n_eval=64, epochs=2)
+    return tiny_study.write_study(dir_, "cont", 5, """\
   warmup_steps: {distribution: int_uniform, min: 0, max: 10, baseline: 0}
   max_grad_norm: {distribution: uniform, min: 0.1, max: 5.0, baseline: 1.0}
 stages:
@@ -82,7 +57,6 @@ stages:
   bayes: {budget: 4, wave_size: 2}
 slurm: {time: "00:10:00", cpus_per_task: 1}
 """ + (f"retries: {retries}\n" if retries is not None else ""))
-    return os.path.join(dir_, "study.yaml")
 
 
 def run(cmd, timeout=300):

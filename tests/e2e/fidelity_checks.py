@@ -27,6 +27,9 @@ import sys
 import h5py
 import numpy as np
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "slurm"))
+import tiny_study  # noqa: E402
+
 FAILURES = []
 TIMING = {"train_seconds", "tokens_per_second"}
 
@@ -39,43 +42,14 @@ def check(cond, what):
 
 
 def write_study(dir_, data):
-    os.makedirs(dir_, exist_ok=True)
-    with open(os.path.join(dir_, "base.yaml"), "w") as fh:
-        fh.write(f"""model:
-  path: random
-  dim: 32
-  n_layers: 1
-  n_heads: 2
-  hidden_dim: 64
-  max_positions: 128
-data:
-  train: {data}/mrpc/train.tsv
-  validation: {data}/mrpc/dev.tsv
-  vocab: {data}/bert-base-uncased/vocab.txt
-  max_train_examples: 1000
-  max_eval_examples: 200
-max_seq_length: 64
-num_epochs: 3
-train_batch_size: 16
-eval_batch_size: 64
-threads: 1
-progress_seconds: 0
-""")
-    with open(os.path.join(dir_, "study.yaml"), "w") as fh:
-        fh.write("""name: fid
-seed: 7
-objective: {metric: accuracy, goal: maximize}
-base_config: base.yaml
-runs_dir: runs
-parameters:
-  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}
-  weight_decay: {distribution: uniform, min: 0.0, max: 0.1, baseline: 0.0}
+    tiny_study.write_base(dir_, data, model=(32, 1, 2, 64), n_train=1000, n_eval=200, epochs=3,
+                          extra="max_seq_length: 64\n")
+    return tiny_study.write_study(dir_, "fid", 7, """\
 stages:
   grid: {levels: 3, fidelity: {min_iter: 2, eta: 3, unit: epoch}}
   bayes: {budget: 6, wave_size: 3, init_points: 2, fidelity: {eta: 3}}
 slurm: {time: "00:10:00", cpus_per_task: 1, ranks_per_task: 1, throttle: 4, signal_seconds: 30}
 """)
-    return os.path.join(dir_, "study.yaml")
 
 
 def run(cmd, timeout=600):

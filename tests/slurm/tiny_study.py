@@ -10,24 +10,30 @@ import os
 import sys
 
 
-def write_base(dir_, data, slow=False):
-    """Writes DIR/base.yaml: the tiny model and data (replaces a default study's base.yaml)."""
+def write_base(dir_, data, slow=False, model=None, n_train=None, n_eval=64, epochs=3, extra=""):
+    """Writes DIR/base.yaml: the tiny model and data (replaces a default study's base.yaml).
+    The e2e studies pick their own size: model=(dim, n_layers, n_heads, hidden_dim) and n_train
+    (training pairs) instead of the tiny or --slow ones, n_eval validation pairs, `epochs`, and
+    `extra`, whole lines of further keys, written just before num_epochs."""
     os.makedirs(dir_, exist_ok=True)
-    n_train = 2000 if slow else 64
-    dims = "dim: 64\n  n_layers: 2\n  n_heads: 2\n  hidden_dim: 256" if slow else \
-        "dim: 16\n  n_layers: 1\n  n_heads: 2\n  hidden_dim: 32"
+    if n_train is None:
+        n_train = 2000 if slow else 64
+    dim, n_layers, n_heads, hidden = model or ((64, 2, 2, 256) if slow else (16, 1, 2, 32))
     with open(os.path.join(dir_, "base.yaml"), "w") as fh:
         fh.write(f"""model:
   path: random
-  {dims}
+  dim: {dim}
+  n_layers: {n_layers}
+  n_heads: {n_heads}
+  hidden_dim: {hidden}
   max_positions: 128
 data:
   train: {data}/mrpc/train.tsv
   validation: {data}/mrpc/dev.tsv
   vocab: {data}/bert-base-uncased/vocab.txt
   max_train_examples: {n_train}
-  max_eval_examples: 64
-num_epochs: 3
+  max_eval_examples: {n_eval}
+{extra}num_epochs: {epochs}
 train_batch_size: 16
 eval_batch_size: 64
 threads: 1
@@ -55,17 +61,28 @@ slurm: {{time: "00:10:00", cpus_per_task: 1, ranks_per_task: 1, throttle: 4, sig
 """)
 
 
-def write(dir_, data, slow=False):
-    write_base(dir_, data, slow)
-    with open(os.path.join(dir_, "study.yaml"), "w") as fh:
-        fh.write("""name: tiny
-seed: 3
-objective: {metric: accuracy, goal: maximize}
+def write_study(dir_, name, seed, rest):
+    """Writes DIR/study.yaml: study `name` with `seed` over DIR/base.yaml, maximizing accuracy,
+    records in runs/, searching learning_rate (log-uniform 1e-4..1e-2, baseline 1e-3) and
+    weight_decay (uniform 0..0.1, baseline 0) and what `rest` adds: further parameter lines
+    (indented two spaces), then `stages:` and any other top-level keys. Returns its path."""
+    path = os.path.join(dir_, "study.yaml")
+    with open(path, "w") as fh:
+        fh.write(f"""name: {name}
+seed: {seed}
+objective: {{metric: accuracy, goal: maximize}}
 base_config: base.yaml
 runs_dir: runs
 parameters:
-  learning_rate: {distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}
-  weight_decay: {distribution: uniform, min: 0.0, max: 0.1, baseline: 0.0}
+  learning_rate: {{distribution: log_uniform_values, min: 1.0e-4, max: 1.0e-2, baseline: 1.0e-3}}
+  weight_decay: {{distribution: uniform, min: 0.0, max: 0.1, baseline: 0.0}}
+""" + rest)
+    return path
+
+
+def write(dir_, data, slow=False):
+    write_base(dir_, data, slow)
+    write_study(dir_, "tiny", 3, """\
   adam_epsilon: {distribution: log_uniform_values, min: 1.0e-9, max: 1.0e-6, baseline: 1.0e-8}
   warmup_steps: {distribution: int_uniform, min: 0, max: 10, baseline: 0}
   dropout: {distribution: q_uniform, min: 0.0, max: 0.3, q: 0.05, baseline: 0.1}

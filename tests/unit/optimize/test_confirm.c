@@ -17,6 +17,7 @@
 #include "fsutil.h"
 #include "recommend.h"
 #include "stages.h"
+#include "study_fixture.h"
 #include "testutil.h"
 #include "yaml_doc.h"
 
@@ -287,13 +288,7 @@ static void test_summary(void) {
 }
 
 int main(void) {
-    const char *dir = mrpc_test_tmpdir();
-    snprintf(study_file, sizeof study_file, "%s/study.yaml", dir);
-    char path[1300];
-    snprintf(path, sizeof path, "%s/base.yaml", dir);
-    const char *base = "learning_rate: 5.0e-5\nnum_epochs: 3\n";
-    mrpc_error err = {0};
-    CHECK_OK(mrpc_file_write_atomic(path, base, strlen(base), &err), &err);
+    study_fixture_minimal_base(mrpc_test_tmpdir(), study_file, sizeof study_file);
     test_settings();
     test_plan();
     test_summary();

@@ -27,38 +27,9 @@
 #include "optimize.h"
 #include "record_owner.h"
 #include "runset.h"
+#include "study_fixture.h"
 #include "testutil.h"
 #include "wave.h"
-
-static const char base_yaml[] = "model:\n  path: random\n"
-                                "learning_rate: 5.0e-5\nnum_epochs: 3\ntrain_batch_size: 32\ndropout: 0.1\n";
-
-static const char study_yaml[] = "name: dup\nseed: 11\n"
-                                 "objective: {metric: accuracy, goal: maximize}\n"
-                                 "base_config: base.yaml\n"
-                                 "parameters:\n"
-                                 "  learning_rate: {distribution: log_uniform_values, min: 1.0e-5, max: 2.0e-4}\n"
-                                 "  weight_decay: {min: 0.0, max: 0.1, baseline: 0.0}\n"
-                                 "  num_epochs: {value: 3}\n"
-                                 "stages:\n"
-                                 "  sensitivity: {top_k: 1, seeds: 2}\n"
-                                 "  grid: {}\n"
-                                 "  bayes: {budget: 4, wave_size: 2}\n";
-
-/* A distinct, plausible accuracy per run. */
-static double acc_of(const mrpc_run_config *c, const char *run_id, void *ctx) {
-    (void)ctx;
-    (void)c;
-    return 0.70 + (double)(mrpc_fnv1a(MRPC_FNV1A_INIT, run_id, strlen(run_id)) % 100) * 1e-3;
-}
-
-static void write_text(const char *dir, const char *name, const char *text) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    mrpc_error err = {0};
-    mrpc_mkdir_parent(path, &err);
-    CHECK_OK(mrpc_file_write_atomic(path, text, strlen(text), &err), &err);
-}
 
 /* The run config of a task (base config + its row), as mrpc-train would run it. */
 static int task_config(const mrpc_wave *w, const mrpc_wave_task *t, mrpc_run_config *cfg) {
@@ -80,7 +51,7 @@ static void write_record(const char *dir, const char *name, const mrpc_run_confi
 /* A file at dir/name whose modification time is `age` seconds ago (negative: in the future). */
 static void write_aged(const char *dir, const char *name, double age, char *path, size_t size) {
     snprintf(path, size, "%s/%s", dir, name);
-    write_text(dir, name, "partial cache");
+    study_fixture_write(dir, name, "partial cache");
     struct timespec t[2];
     clock_gettime(CLOCK_REALTIME, &t[0]);
     t[0].tv_sec -= (time_t)age;
@@ -95,23 +66,17 @@ static int has_line(char **lines, size_t n, const char *a, const char *b) {
 }
 
 int main(void) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/study", mrpc_test_tmpdir());
-    mrpc_error err = {0};
-    mrpc_mkdir_p(dir, &err);
-    write_text(dir, "base.yaml", base_yaml);
-    write_text(dir, "study.yaml", study_yaml);
-    char path[2048];
-    snprintf(path, sizeof path, "%s/study.yaml", dir);
     static mrpc_study st;
-    if (!CHECK_OK(mrpc_study_load(path, &st, &err), &err)) return mrpc_test_report();
-    mrpc_next_options opt = {.lock_timeout = 5.0, .bindir = "/opt/mrpc/bin"};
-    mrpc_next_result res;
-    if (!CHECK(mrpc_optimize_next(&st, &opt, &res, &err) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE, "first wave"))
+    char dir[1024], wave_dir[1200];
+    const char *stages = "  sensitivity: {top_k: 1, seeds: 2}\n"
+                         "  grid: {}\n"
+                         "  bayes: {budget: 4, wave_size: 2}\n";
+    if (!study_fixture_first_wave("dup", stages, &st, dir, sizeof dir, wave_dir, sizeof wave_dir))
         return mrpc_test_report();
-    CHECK_OK(fake_run_wave(res.wave_dir, acc_of, NULL, 0, &err), &err);
+    mrpc_error err = {0};
+    CHECK_OK(fake_run_wave(wave_dir, fake_run_accuracy_of_id, NULL, 0, &err), &err);
     static mrpc_wave w;
-    if (!CHECK_OK(mrpc_wave_read(res.wave_dir, &w, &err), &err) || !CHECK(w.n_tasks >= 4, "%zu tasks", w.n_tasks))
+    if (!CHECK_OK(mrpc_wave_read(wave_dir, &w, &err), &err) || !CHECK(w.n_tasks >= 4, "%zu tasks", w.n_tasks))
         return mrpc_test_report();
 
     /* Task 0 (the baseline): its own record, plus two copies with better accuracies. */
@@ -123,7 +88,7 @@ int main(void) {
     snprintf(first, sizeof first, "runs/000-copy.h5");
     write_record(dir, bak, &cfg, t0->run_id, 0.96);
     write_record(dir, first, &cfg, t0->run_id, 0.95);
-    double own = acc_of(&cfg, t0->run_id, NULL);
+    double own = fake_run_accuracy_of_id(&cfg, t0->run_id, NULL);
 
     /* Tasks 1 and 2: out-of-range accuracies in their own records. */
     static mrpc_run_config c1, c2;
@@ -207,13 +172,15 @@ int main(void) {
     write_aged(dir, ".mrpc-optimize-cache.tmp.node7.4243.987654321", -600.0, live, sizeof live);
     if (CHECK_OK(mrpc_history_load(&st, &h, &err), &err)) mrpc_history_free(&h);
     CHECK(mrpc_path_exists(stale), "a read-only load leaves the temporary file alone");
-    mrpc_next_result_free(&res);
+    mrpc_next_options opt = {.lock_timeout = 5.0, .bindir = "/opt/mrpc/bin"};
+    mrpc_next_result res;
     CHECK_OK(mrpc_optimize_next(&st, &opt, &res, &err), &err);
     CHECK(!mrpc_path_exists(stale), "next (under the lock) removes the stale temporary cache file");
     CHECK(mrpc_path_exists(live), "a temporary file newer than that call is left alone");
     if (CHECK_OK(mrpc_history_load(&st, &h, &err), &err)) mrpc_history_free(&h);
     char *cache = NULL;
     size_t n_cache = 0;
+    char path[2048];
     snprintf(path, sizeof path, "%s/.mrpc-optimize-cache", dir);
     CHECK(mrpc_file_read_all(path, 0, &cache, &n_cache, &err) == MRPC_OK && strstr(cache, "record cache"),
           "the cache itself was written");
@@ -234,7 +201,7 @@ int main(void) {
             snprintf(forged, sizeof forged, "%.*s0x1p+997%s", (int)(cell - cache), cache, end);
             CHECK_OK(mrpc_file_write_atomic(path, forged, strlen(forged), &err), &err);
             static mrpc_run_config c3;
-            double want = task_config(&w, &w.tasks[3], &c3) ? acc_of(&c3, w.tasks[3].run_id, NULL) : NAN;
+            double want = task_config(&w, &w.tasks[3], &c3) ? fake_run_accuracy_of_id(&c3, w.tasks[3].run_id, NULL) : NAN;
             if (CHECK_OK(mrpc_history_load(&st, &h, &err), &err)) {
                 for (size_t i = 0; i < h.n_obs; i++)
                     if (strcmp(h.obs[i].run_id, w.tasks[3].run_id) == 0)

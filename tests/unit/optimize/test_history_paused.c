@@ -24,39 +24,13 @@
 #include "optimize.h"
 #include "runset.h"
 #include "strutil.h"
+#include "study_fixture.h"
 #include "testutil.h"
 #include "wave.h"
-
-static const char base_yaml[] = "model:\n  path: random\n"
-                                "learning_rate: 5.0e-5\nnum_epochs: 3\ntrain_batch_size: 32\ndropout: 0.1\n";
-
-static const char study_yaml[] = "name: paused\nseed: 11\n"
-                                 "objective: {metric: accuracy, goal: maximize}\n"
-                                 "base_config: base.yaml\n"
-                                 "parameters:\n"
-                                 "  learning_rate: {distribution: log_uniform_values, min: 1.0e-5, max: 2.0e-4}\n"
-                                 "  weight_decay: {min: 0.0, max: 0.1, baseline: 0.0}\n"
-                                 "  num_epochs: {value: 3}\n"
-                                 "stages:\n"
-                                 "  sensitivity: {top_k: 1, seeds: 1}\n";
 
 /* Accuracies that are exact in neither decimal nor short hex: the cache must keep every bit. */
 static const double CURVE_ACC[3] = {0.6123456789012345, 0.7012345678901234, 0.7298765432109876};
 static const double CURVE_F1[3] = {0.7111111111111111, 0.7922222222222222, 0.8133333333333333};
-
-static double acc_of(const mrpc_run_config *c, const char *run_id, void *ctx) {
-    (void)c;
-    (void)ctx;
-    return 0.70 + (double)(mrpc_fnv1a(MRPC_FNV1A_INIT, run_id, strlen(run_id)) % 100) * 1e-3;
-}
-
-static void write_text(const char *dir, const char *name, const char *text) {
-    char path[2048];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    mrpc_error err = {0};
-    mrpc_mkdir_parent(path, &err);
-    CHECK_OK(mrpc_file_write_atomic(path, text, strlen(text), &err), &err);
-}
 
 /*
  * The record of task `t` as mrpc-train writes it: evaluations after epochs 1..n_epochs,
@@ -111,23 +85,12 @@ static void check_obs(const mrpc_history *h, const char *paused_id, const char *
 }
 
 int main(void) {
-    char dir[1024];
-    snprintf(dir, sizeof dir, "%s/study", mrpc_test_tmpdir());
-    mrpc_error err = {0};
-    mrpc_mkdir_p(dir, &err);
-    write_text(dir, "base.yaml", base_yaml);
-    write_text(dir, "study.yaml", study_yaml);
-    char path[2048];
-    snprintf(path, sizeof path, "%s/study.yaml", dir);
     static mrpc_study st;
-    if (!CHECK_OK(mrpc_study_load(path, &st, &err), &err)) return mrpc_test_report();
-    mrpc_next_options opt = {.lock_timeout = 5.0, .bindir = "/opt/mrpc/bin"};
-    mrpc_next_result res;
-    if (!CHECK(mrpc_optimize_next(&st, &opt, &res, &err) == MRPC_OK && res.outcome == MRPC_NEXT_WAVE, "first wave"))
+    char dir[1024], wave_dir[1200];
+    if (!study_fixture_first_wave("paused", "  sensitivity: {top_k: 1, seeds: 1}\n", &st, dir, sizeof dir, wave_dir,
+                                  sizeof wave_dir))
         return mrpc_test_report();
-    char wave_dir[1200];
-    mrpc_str_copy(wave_dir, sizeof wave_dir, res.wave_dir);
-    mrpc_next_result_free(&res);
+    mrpc_error err = {0};
     static mrpc_wave w;
     if (!CHECK_OK(mrpc_wave_read(wave_dir, &w, &err), &err) || !CHECK(w.n_tasks >= 3, "%zu tasks", w.n_tasks))
         return mrpc_test_report();
@@ -138,17 +101,17 @@ int main(void) {
     for (size_t i = 0; i < w.n_tasks; i++) mrpc_str_copy(w.tasks[i].values[col], MRPC_WAVE_VALUE_MAX, i == 1 ? "1" : "0");
     char *tsv = NULL, *meta = NULL;
     if (CHECK_OK(mrpc_wave_format_tasks(&w, &tsv, &err), &err) && CHECK_OK(mrpc_wave_format_meta(&w, &meta, &err), &err)) {
-        write_text(wave_dir, "tasks.tsv", tsv);
-        write_text(wave_dir, "wave.yaml", meta);
+        study_fixture_write(wave_dir, "tasks.tsv", tsv);
+        study_fixture_write(wave_dir, "wave.yaml", meta);
     }
     free(tsv);
     free(meta);
-    CHECK_OK(fake_run_wave(wave_dir, acc_of, NULL, 0, &err), &err);
+    CHECK_OK(fake_run_wave(wave_dir, fake_run_accuracy_of_id, NULL, 0, &err), &err);
     const char *paused_id = w.tasks[1].run_id, *full_id = w.tasks[2].run_id;
     if (!write_curve_record(&w, &w.tasks[1], 1, 1) || !write_curve_record(&w, &w.tasks[2], 3, 0))
         return mrpc_test_report();
     /* The whole array ended: a paused run is still no interruption (never retried). */
-    write_text(wave_dir, "finalized", "");
+    study_fixture_write(wave_dir, "finalized", "");
 
     /* From the records. */
     mrpc_history h;
@@ -238,8 +201,8 @@ int main(void) {
         char w1_dir[1300];
         snprintf(w1_dir, sizeof w1_dir, "%s/waves/%s/01", dir, w.stage);
         if (CHECK_OK(mrpc_wave_format_tasks(&w1, &tsv, &err), &err) && CHECK_OK(mrpc_wave_format_meta(&w1, &meta, &err), &err)) {
-            write_text(w1_dir, "tasks.tsv", tsv);
-            write_text(w1_dir, "wave.yaml", meta);
+            study_fixture_write(w1_dir, "tasks.tsv", tsv);
+            study_fixture_write(w1_dir, "wave.yaml", meta);
         }
         free(tsv);
         free(meta);

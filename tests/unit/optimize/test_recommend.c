@@ -20,6 +20,7 @@
 #include "recommend.h"
 #include "stages.h"
 #include "rng.h"
+#include "study_fixture.h"
 #include "testutil.h"
 
 static void set_uniform(mrpc_param *p, const char *name, double lo, double hi) {
@@ -447,13 +448,7 @@ static void test_kg_wave(void) {
 }
 
 int main(void) {
-    const char *dir = mrpc_test_tmpdir();
-    snprintf(study_file, sizeof study_file, "%s/study.yaml", dir);
-    char path[1300];
-    snprintf(path, sizeof path, "%s/base.yaml", dir);
-    const char *base = "learning_rate: 5.0e-5\nnum_epochs: 3\n";
-    mrpc_error err = {0};
-    CHECK_OK(mrpc_file_write_atomic(path, base, strlen(base), &err), &err);
+    study_fixture_minimal_base(mrpc_test_tmpdir(), study_file, sizeof study_file);
     test_kg_lines();
     test_map_stationary();
     test_noise_on_repeats();
