@@ -126,7 +126,9 @@ mrpc_status mrpc_resume_read_state(const char *path, const mrpc_resume_state *ex
         s = mrpc_error_set(err, MRPC_ERR_PARSE, path, 0, 0, "config_hash", "bad value \"%s\"", t);
         goto done;
     }
-    if (strcmp(state->run_id, expect->run_id) != 0 || state->config_hash != expect->config_hash) {
+    int same_config = state->config_hash == expect->config_hash ||
+                      (expect->legacy_config_hash != 0 && state->config_hash == expect->legacy_config_hash);
+    if (strcmp(state->run_id, expect->run_id) != 0 || !same_config) {
         s = mrpc_error_set(err, MRPC_ERR_INVALID, path, 0, 0, NULL,
                            "this resume checkpoint belongs to run \"%s\" with another configuration; remove it to "
                            "start this run from scratch", state->run_id);

@@ -34,7 +34,9 @@
 /* Where a run stands; everything but the slabs. */
 typedef struct mrpc_resume_state {
     char     run_id[160];
-    uint64_t config_hash;     /* of the resolved config (mrpc_run_config_to_yaml) */
+    uint64_t config_hash;     /* of the resolved config (mrpc_run_config_hash) */
+    uint64_t legacy_config_hash; /* expect side only: also accepted, the hash of the whole recorded config that
+                                    checkpoints written before mrpc_run_config_hash carry (0 = none); not stored */
     int64_t  steps_done;      /* optimizer updates applied */
     int64_t  evals_done;      /* evaluations appended to the record */
     double   best_accuracy;   /* NaN when no evaluation yet */

@@ -982,6 +982,10 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
     s = mrpc_run_config_to_yaml(cfg, 0, &c->config_yaml, err);
     if (s == MRPC_OK) s = mrpc_run_config_hash(cfg, &c->config_hash, err);
     c->progress.config_hash = c->config_hash;
+    /* A checkpoint written before progress and save settings left the hash carries the
+     * hash of the whole recorded config: a run paused or interrupted then still resumes. */
+    if (s == MRPC_OK)
+        c->progress.legacy_config_hash = mrpc_fnv1a(MRPC_FNV1A_INIT, c->config_yaml, strlen(c->config_yaml));
     snprintf(c->stats_path, sizeof c->stats_path, "%s.stats", cfg->resume_checkpoint);
 
     /* A resume checkpoint beside the record means this run was interrupted: rank 0
@@ -1012,6 +1016,8 @@ mrpc_status mrpc_train_run(const mrpc_run_config *cfg, mrpc_dist *dist, const mr
         mrpc_resume_state expect = c->progress;
         s = mrpc_resume_read_state(cfg->resume_checkpoint, &expect, &c->progress, err);
         resuming = s == MRPC_OK;
+        c->progress.config_hash = c->config_hash; /* later checkpoints carry today's hash */
+        c->progress.legacy_config_hash = expect.legacy_config_hash;
         finished = resuming && record_completed(c);
         if (resuming && !finished) restore_record(c);
     }

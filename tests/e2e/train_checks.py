@@ -8,6 +8,7 @@ CHECK is one of: small, determinism, resume, diverged, errors, base. Exit 0 when
 assertion of the check holds, 1 otherwise (the message says which one failed).
 """
 import argparse
+import json
 import re
 import os
 import shutil
@@ -212,6 +213,7 @@ def resume(a):
     check(p.wait() == 75, "SIGUSR1 also checkpoints and exits 75")
     r = run(a.bin, ["--config", cfg, "--set", "learning_rate=2e-3"])
     check(r.returncode == 1 and "another configuration" in r.stderr, "mismatched resume checkpoint refused")
+    legacy_checkpoint(a, cfg)
     # Too many requeues: this task gives up, the record says failed, why, and that the cluster
     # failed it (/@failure requeues); the checkpoint stays, so the study's retry (a new task,
     # its restart count 0) continues from it instead of losing the steps done.
@@ -231,6 +233,52 @@ def resume(a):
           f"the retry resumes from the checkpoint, not from step 0: {r.stderr[:300]}")
     with h5py.File(os.path.join(a.work, "runs/other.h5"), "r") as f:
         check(attr(f, "status") == "completed" and "failure" not in f.attrs, "and completes; /@failure is gone")
+
+
+def fnv1a64(data):
+    h = 0xcbf29ce484222325
+    for b in data:
+        h = ((h ^ b) * 0x100000001b3) & 0xFFFFFFFFFFFFFFFF
+    return h
+
+
+def set_checkpoint_hash(path, value):
+    """Rewrites the config_hash of a resume checkpoint (safetensors __metadata__) in place."""
+    with open(path, "r+b") as fh:
+        n = int.from_bytes(fh.read(8), "little")
+        header = fh.read(n)
+        old = json.loads(header)["__metadata__"]["config_hash"]
+        new = f"{value:016x}".encode()
+        assert len(old) == len(new)
+        fh.seek(8)
+        fh.write(header.replace(f'"config_hash":"{old}"'.encode(), b'"config_hash":"' + new + b'"', 1))
+    return old
+
+
+def legacy_checkpoint(a, cfg):
+    """A checkpoint written before the hash left out progress and save settings carries the
+    hash of the whole recorded config: it still resumes; any other hash is refused."""
+    out = "runs/legacy.h5"
+    p = subprocess.Popen([a.bin, "--config", cfg, "--set", f"output={out}"], stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if " step 5/40 " in line:
+            p.send_signal(signal.SIGUSR1)
+            break
+    p.stderr.read()
+    check(p.wait() == 75, "legacy: interrupted")
+    path = os.path.join(a.work, out)
+    with h5py.File(path, "r") as f:
+        text = f.attrs["config"]
+        legacy = fnv1a64(text.encode() if isinstance(text, str) else bytes(text))
+    ckpt = path + ".resume"
+    current = set_checkpoint_hash(ckpt, 0x0123456789ABCDEF)
+    check(int(current, 16) != legacy, "today's hash differs from the whole recorded config's")
+    r = run(a.bin, ["--config", cfg, "--set", f"output={out}"])
+    check(r.returncode == 1 and "another configuration" in r.stderr, "a checkpoint with a foreign hash is refused")
+    set_checkpoint_hash(ckpt, legacy)
+    r = run(a.bin, ["--config", cfg, "--set", f"output={out}"])
+    check(r.returncode == 0 and "resumes at step" in r.stderr,
+          f"a checkpoint with the hash of the whole recorded config (before the change) resumes: {r.stderr[-300:]}")
 
 
 def diverged(a):
