@@ -3,7 +3,9 @@
 # Slurm cluster (scripts/slurm-local.sh --nodes 3), and one rank killed with kill -9 at a
 # random moment, KILLS times. Every time the other rank must end before Slurm's SIGKILL
 # (KillWait 10 s) with its record failed and /@failure lost_rank (when the record existed
-# yet). Prints how often the stop watch saw the lost rank and how often Open MPI deadlocked
+# yet). One kill in four takes rank 0 instead (the rank that writes the record): the other
+# must end as fast, the record stays "running" and the same command continues the run.
+# Prints how often the stop watch saw the lost rank and how often Open MPI deadlocked
 # inside MPI_Test and the call watch took over (train/dist/call_watch.h).
 #
 #   scripts/stress-ranks.sh [KILLS] [SEED]

@@ -351,6 +351,27 @@ static mrpc_status open_column(reader *r, hid_t group, const char *group_name, c
                             (unsigned long long)dims, (unsigned long long)r->file_size);
         goto done;
     }
+    /* Every entry must be stored. Chunks never written would be read as the fill value,
+     * and HDF5 1.10 overruns its fill buffer when a damaged file's fill-value message
+     * disagrees with the type (found by fuzz_runrec); mrpc-train writes every chunk it
+     * counts. Unfiltered chunked data must cover all the chunks the entries span;
+     * filtered (repacked) data must at least exist. */
+    if (dims > 0) {
+        hid_t dcpl = H5Dget_create_plist(c->ds);
+        hsize_t chunk = 0;
+        if (dcpl >= 0 && H5Pget_layout(dcpl) == H5D_CHUNKED && H5Pget_chunk(dcpl, 1, &chunk) == 1 && chunk > 0) {
+            int filtered = H5Pget_nfilters(dcpl) != 0;
+            hsize_t need = (dims + chunk - 1) / chunk * chunk * (hsize_t)size;
+            hsize_t have = H5Dget_storage_size(c->ds);
+            if (have == 0 || (!filtered && have < need)) {
+                st = mrpc_error_set(r->err, MRPC_ERR_PARSE, r->path, 0, 0, c->where,
+                                    "claims %llu entries but stores %llu of the %llu bytes they need (damaged file?)",
+                                    (unsigned long long)dims, (unsigned long long)have, (unsigned long long)need);
+            }
+        }
+        runrec_close_id(&dcpl);
+        if (st != MRPC_OK) goto done;
+    }
     c->n = (int64_t)dims;
 done:
     runrec_close_id(&type);
