@@ -1,4 +1,5 @@
-/* call_watch.c — the watchdog of call_watch.h: a thread that looks every 50 ms. */
+/* call_watch.c — the watchdog of call_watch.h: a thread that looks every 50 ms and ends at
+ * once when freed (it waits on a condition variable, not in a sleep). */
 #define _GNU_SOURCE /* pthread_setname_np */
 #include "call_watch.h"
 
@@ -22,12 +23,14 @@
 struct mrpc_call_watch {
     pthread_t  thread;
     int        exit_code;
-    atomic_int quit;
     atomic_uint_fast64_t  seq;
     _Atomic double        entered_at; /* when the current call began */
     _Atomic(const char *) call;
-    /* Settings, changed rarely by the watched thread, read by the watch thread. */
+    /* Settings, changed rarely by the watched thread, read by the watch thread; `quit`
+     * (set by free, which signals `wake`) too. */
     pthread_mutex_t          lock;
+    pthread_cond_t           wake;
+    int                      quit;
     int                    (*probe)(const void *ctx);
     const void              *probe_ctx;
     double                   grace;
@@ -52,28 +55,45 @@ static void take_over(mrpc_call_watch *w, double now) {
 static void *watch_loop(void *arg) {
     mrpc_call_watch *w = arg;
     double stop_seen = -1.0;
-    const struct timespec tick = {0, 50 * 1000 * 1000};
-    while (!atomic_load(&w->quit)) {
-        nanosleep(&tick, NULL);
-        pthread_mutex_lock(&w->lock);
+    pthread_mutex_lock(&w->lock);
+    while (!w->quit) {
+        struct timespec until;
+        clock_gettime(CLOCK_MONOTONIC, &until);
+        until.tv_nsec += 50 * 1000 * 1000;
+        if (until.tv_nsec >= 1000 * 1000 * 1000) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000 * 1000 * 1000;
+        }
+        pthread_cond_timedwait(&w->wake, &w->lock, &until);
+        if (w->quit) break;
         int stopping = w->probe && w->probe(w->probe_ctx);
         double grace = w->grace;
         pthread_mutex_unlock(&w->lock);
         double now = mrpc_seconds_now();
-        if (!stopping) {
-            stop_seen = -1.0;
-            continue;
-        }
-        if (stop_seen < 0) stop_seen = now;
+        if (!stopping) stop_seen = -1.0;
+        else if (stop_seen < 0) stop_seen = now;
         uint_fast64_t seq = atomic_load(&w->seq);
-        if (seq % 2 == 0 || seq == TAKEN) continue;
-        double entered = atomic_load(&w->entered_at);
-        if (atomic_load(&w->seq) != seq) continue; /* it left meanwhile */
-        double since = entered > stop_seen ? entered : stop_seen;
-        if (now - since <= grace) continue;
-        if (atomic_compare_exchange_strong(&w->seq, &seq, TAKEN)) take_over(w, now);
+        if (stopping && seq % 2 == 1 && seq != TAKEN) {
+            double entered = atomic_load(&w->entered_at);
+            double since = entered > stop_seen ? entered : stop_seen;
+            /* Still the same call (it did not leave meanwhile), past the grace: take over. */
+            if (atomic_load(&w->seq) == seq && now - since > grace &&
+                atomic_compare_exchange_strong(&w->seq, &seq, TAKEN))
+                take_over(w, now);
+        }
+        pthread_mutex_lock(&w->lock);
     }
+    pthread_mutex_unlock(&w->lock);
     return NULL;
+}
+
+/* Wakes the watch thread with `quit` set and joins it. */
+static void stop_thread(mrpc_call_watch *w) {
+    pthread_mutex_lock(&w->lock);
+    w->quit = 1;
+    pthread_cond_signal(&w->wake);
+    pthread_mutex_unlock(&w->lock);
+    pthread_join(w->thread, NULL);
 }
 
 mrpc_status mrpc_call_watch_start(int exit_code, mrpc_call_watch **out, mrpc_error *err) {
@@ -81,12 +101,21 @@ mrpc_status mrpc_call_watch_start(int exit_code, mrpc_call_watch **out, mrpc_err
     mrpc_call_watch *w = calloc(1, sizeof *w);
     if (!w) return mrpc_error_set(err, MRPC_ERR_NOMEM, NULL, 0, 0, NULL, "out of memory");
     w->exit_code = exit_code;
-    atomic_init(&w->quit, 0);
     atomic_init(&w->seq, 0);
     atomic_init(&w->entered_at, 0.0);
     atomic_init(&w->call, NULL);
-    int rc = pthread_mutex_init(&w->lock, NULL);
+    pthread_condattr_t attr;
+    int rc = pthread_condattr_init(&attr);
+    if (rc == 0) rc = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    if (rc == 0) rc = pthread_cond_init(&w->wake, &attr);
+    pthread_condattr_destroy(&attr);
     if (rc != 0) {
+        free(w);
+        return mrpc_error_set(err, MRPC_ERR_IO, NULL, 0, 0, "pthread_cond_init", "%s", strerror(rc));
+    }
+    rc = pthread_mutex_init(&w->lock, NULL);
+    if (rc != 0) {
+        pthread_cond_destroy(&w->wake);
         free(w);
         return mrpc_error_set(err, MRPC_ERR_IO, NULL, 0, 0, "pthread_mutex_init", "%s", strerror(rc));
     }
@@ -98,13 +127,13 @@ mrpc_status mrpc_call_watch_start(int exit_code, mrpc_call_watch **out, mrpc_err
         rc = pthread_create(&w->thread, NULL, watch_loop, w);
         int rc2 = pthread_sigmask(SIG_SETMASK, &old, NULL);
         if (rc == 0 && rc2 != 0) {
-            atomic_store(&w->quit, 1);
-            pthread_join(w->thread, NULL);
+            stop_thread(w);
             rc = rc2;
         }
     }
     if (rc != 0) {
         pthread_mutex_destroy(&w->lock);
+        pthread_cond_destroy(&w->wake);
         free(w);
         return mrpc_error_set(err, MRPC_ERR_IO, NULL, 0, 0, "pthread_create", "call watch: %s", strerror(rc));
     }
@@ -115,9 +144,9 @@ mrpc_status mrpc_call_watch_start(int exit_code, mrpc_call_watch **out, mrpc_err
 
 void mrpc_call_watch_free(mrpc_call_watch *w) {
     if (!w) return;
-    atomic_store(&w->quit, 1);
-    pthread_join(w->thread, NULL);
+    stop_thread(w);
     pthread_mutex_destroy(&w->lock);
+    pthread_cond_destroy(&w->wake);
     free(w);
 }
 
