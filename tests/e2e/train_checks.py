@@ -167,6 +167,17 @@ def determinism(a):
           "compare_records: another seed is reported as a mismatch")
 
 
+def usr1_at_step_5(binary, args):
+    """Runs mrpc-train with args, sends SIGUSR1 once it reports step 5 of 40; its exit code."""
+    p = subprocess.Popen([binary] + args, stderr=subprocess.PIPE, text=True)
+    for line in p.stderr:
+        if " step 5/40 " in line:
+            p.send_signal(signal.SIGUSR1)
+            break
+    p.stderr.read()
+    return p.wait()
+
+
 def resume(a):
     cfg = os.path.join(a.work, "run.yaml")
     write_config(cfg, a.data, "runs/full.h5")
@@ -204,13 +215,7 @@ def resume(a):
     check(not os.path.exists(path + ".resume"), "resume checkpoint removed at the end")
     # A checkpoint of another config is refused, not silently continued.
     write_config(cfg, a.data, "runs/other.h5")
-    p = subprocess.Popen([a.bin, "--config", cfg], stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        if " step 5/40 " in line:
-            p.send_signal(signal.SIGUSR1)
-            break
-    p.stderr.read()
-    check(p.wait() == 75, "SIGUSR1 also checkpoints and exits 75")
+    check(usr1_at_step_5(a.bin, ["--config", cfg]) == 75, "SIGUSR1 also checkpoints and exits 75")
     r = run(a.bin, ["--config", cfg, "--set", "learning_rate=2e-3"])
     check(r.returncode == 1 and "another configuration" in r.stderr, "mismatched resume checkpoint refused")
     legacy_checkpoint(a, cfg)
@@ -259,13 +264,7 @@ def legacy_checkpoint(a, cfg):
     """A checkpoint written before the hash left out progress and save settings carries the
     hash of the whole recorded config: it still resumes; any other hash is refused."""
     out = "runs/legacy.h5"
-    p = subprocess.Popen([a.bin, "--config", cfg, "--set", f"output={out}"], stderr=subprocess.PIPE, text=True)
-    for line in p.stderr:
-        if " step 5/40 " in line:
-            p.send_signal(signal.SIGUSR1)
-            break
-    p.stderr.read()
-    check(p.wait() == 75, "legacy: interrupted")
+    check(usr1_at_step_5(a.bin, ["--config", cfg, "--set", f"output={out}"]) == 75, "legacy: interrupted")
     path = os.path.join(a.work, out)
     with h5py.File(path, "r") as f:
         text = f.attrs["config"]
